@@ -1,0 +1,2 @@
+//! The backtester: runs a compiled strategy bar by bar over historical klines through a
+//! TradingView-compatible broker emulator, then computes statistics and writes reports.

@@ -1,0 +1,18 @@
+//! pinewire: a low-latency trading engine for the Binance spot market that runs
+//! strategies written in Pine Script.
+//!
+//! The crate is organised by subsystem (see `DESIGN.md` of the project):
+//!
+//! * [`pine`]: the Pine Script compiler and bytecode VM. Knows nothing of sockets,
+//!   exchanges or threads: it takes bars and emits order commands.
+//! * [`history`]: readers for historical kline files (Binance CSV, freqtrade JSON and
+//!   feather) used by the backtester and, later, by the simulator.
+//! * [`backtest`]: the bar-driven runner, TradingView-compatible broker emulator,
+//!   statistics and reports.
+//! * [`cli`]: the `pinewire` command line.
+#![deny(missing_docs)]
+
+pub mod backtest;
+pub mod cli;
+pub mod history;
+pub mod pine;

@@ -1,0 +1,5 @@
+//! The `pinewire` command line: one binary, one subcommand per job.
+
+fn main() -> std::process::ExitCode {
+    pinewire::cli::main()
+}
