@@ -1,2 +1,6 @@
 //! The backtester: runs a compiled strategy bar by bar over historical klines through a
 //! TradingView-compatible broker emulator, then computes statistics and writes reports.
+
+pub mod result;
+
+pub use result::{OpenTrade, Stats, Trade};
