@@ -3,4 +3,4 @@
 
 pub mod result;
 
-pub use result::{OpenTrade, Stats, Trade};
+pub use result::{BacktestRun, OpenTrade, Plots, Stats, SymbolRun, Trade};

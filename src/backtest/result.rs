@@ -107,3 +107,49 @@ pub struct Stats {
     /// Number of bars run.
     pub bars: usize,
 }
+
+/// The series a script recorded with `plot`, `plotshape`, `plotchar`, `bgcolor`... :
+/// one column per plot, one value per bar (`NaN` for na).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plots {
+    /// Column titles: the plot's `title` argument, or `plot`, `plot_1`, ... when untitled.
+    pub titles: Vec<String>,
+    /// `values[p][bar]`: the value of plot `p` on bar `bar`.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Everything a backtest of one symbol produced.
+#[derive(Debug, Clone)]
+pub struct SymbolRun {
+    /// Exchange symbol, e.g. `BTCUSDT`.
+    pub symbol: String,
+    /// Timeframe as written (`5m`, `1h`, ...).
+    pub timeframe: String,
+    /// The bars run, in time order.
+    pub bars: Vec<crate::pine::Bar>,
+    /// Closed trades in exit order.
+    pub trades: Vec<Trade>,
+    /// Entries still open after the last bar.
+    pub open_trades: Vec<OpenTrade>,
+    /// Equity after each bar's close (one per bar), open profit marked at the close.
+    pub equity: Vec<f64>,
+    /// Statistics of this symbol.
+    pub stats: Stats,
+    /// What the script plotted.
+    pub plots: Plots,
+    /// Alerts raised (`alert()`, `alertcondition()`): bar index and message.
+    pub alerts: Vec<(usize, String)>,
+}
+
+/// A whole backtest: one run per `--data` file, plus the totals.
+#[derive(Debug, Clone)]
+pub struct BacktestRun {
+    /// The script's `strategy(...)` declaration (after `--set` overrides).
+    pub settings: crate::pine::StrategySettings,
+    /// Resolves the [`StrId`]s in trades (order ids).
+    pub strings: crate::pine::StringTable,
+    /// One per symbol, in the order the files were given.
+    pub runs: Vec<SymbolRun>,
+    /// Statistics of all symbols together (one portfolio, equity curves summed by time).
+    pub total: Stats,
+}
