@@ -228,11 +228,11 @@ impl Vm {
                     }
                 }
             };
-            if parsed < inp.minval || parsed > inp.maxval {
-                return Err(invalid(format!(
-                    "{parsed} is outside [{}, {}]",
-                    inp.minval, inp.maxval
-                )));
+            if parsed < inp.minval {
+                return Err(invalid(format!("{parsed} is below minval {}", inp.minval)));
+            }
+            if parsed > inp.maxval {
+                return Err(invalid(format!("{parsed} is above maxval {}", inp.maxval)));
             }
             slots[inp.slot.0 as usize] = parsed;
         }
