@@ -13,6 +13,8 @@
 
 pub mod ast;
 pub mod bar;
+pub mod lexer;
+pub mod parser;
 pub mod span;
 pub mod strategy;
 pub mod strings;
