@@ -387,17 +387,13 @@ impl Layout<'_> {
                 self.line_layout(line_start, r.start)?;
             }
             let tok = self.convert(kind, &self.src[r.clone()], span)?;
-            match tok {
-                Tok::LParen | Tok::LBracket => self.parens.push(span),
-                Tok::RParen | Tok::RBracket => {
-                    if self.parens.pop().is_none() {
-                        return Err(CompileError::new(
-                            span,
-                            format!("unmatched '{}'", &self.src[r.clone()]),
-                        ));
-                    }
-                }
-                _ => {}
+            if matches!(tok, Tok::LParen | Tok::LBracket) {
+                self.parens.push(span);
+            } else if matches!(tok, Tok::RParen | Tok::RBracket) && self.parens.pop().is_none() {
+                return Err(CompileError::new(
+                    span,
+                    format!("unmatched '{}'", &self.src[r.clone()]),
+                ));
             }
             self.tokens.push(Token { kind: tok, span });
             self.prev_end = r.end;
@@ -674,7 +670,10 @@ mod tests {
                 "if a NL IN if b NL IN c NL DE DE d NL EOF",
             ),
             // TC4: continuation line (not a multiple of 4)
-            ("f(a,\n  b)\nx = 1 +\n  2", "f ( a , b ) NL x = 1 + 2 NL EOF"),
+            (
+                "f(a,\n  b)\nx = 1 +\n  2",
+                "f ( a , b ) NL x = 1 + 2 NL EOF",
+            ),
             // TC5: newlines inside brackets are ignored, whatever the indentation
             ("x = [1,\n2,\n        3]\n", "x = [ 1 , 2 , 3 ] NL EOF"),
             // TC6: blank and comment lines inside a block; CRLF
@@ -683,7 +682,10 @@ mod tests {
                 "if a NL IN b NL DE c NL EOF",
             ),
             // TC7: tabs count as one level
-            ("if a\n\tb\n\tif c\n\t\td", "if a NL IN b NL if c NL IN d NL DE DE EOF"),
+            (
+                "if a\n\tb\n\tif c\n\t\td",
+                "if a NL IN b NL if c NL IN d NL DE DE EOF",
+            ),
             // TC8: a jump of two levels gives two indents
             ("if a\n        b", "if a NL IN IN b NL DE DE EOF"),
             // TC9: dotted names are one token, keywords inside them are not keywords

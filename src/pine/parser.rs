@@ -527,10 +527,7 @@ impl<'a> Parser<'a> {
                 let ty = self.type_ann()?;
                 let pname = self.var_name("a parameter name")?;
                 if params.iter().any(|p| p.name.name == pname.name) {
-                    return self.fail(
-                        pname.span,
-                        format!("duplicate parameter '{}'", pname.name),
-                    );
+                    return self.fail(pname.span, format!("duplicate parameter '{}'", pname.name));
                 }
                 let default = if self.eat(&Tok::Assign) {
                     Some(self.expr()?)
@@ -1385,6 +1382,761 @@ fn sx_expr(e: &Expr, out: &mut String) {
                 sx_expr(it, out);
             }
             out.push(']');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CRYPTO_MEAN_REVERSION: &str = r#"// The production strategy example from the system's design document (section "Configuration").
+//@version=5
+strategy("Crypto Mean Reversion", overlay=true,
+         initial_capital=10000, commission_type=strategy.commission.percent,
+         commission_value=0.1)
+
+// inputs
+bb_length = input.int(20, "Bollinger Bands Length", minval=1)
+bb_mult = input.float(2.0, "BB StdDev Multiplier", step=0.1)
+rsi_period = input.int(14, "RSI Period", minval=1)
+rsi_overbought = input.int(70, "RSI Overbought", minval=50, maxval=100)
+rsi_oversold = input.int(30, "RSI Oversold", minval=0, maxval=50)
+
+// indicators
+[bb_middle, bb_upper, bb_lower] = ta.bb(close, bb_length, bb_mult)
+rsi = ta.rsi(close, rsi_period)
+
+// entry and exit conditions
+long_condition = close < bb_lower and rsi < rsi_oversold
+short_condition = close > bb_upper and rsi > rsi_overbought
+
+// orders
+if long_condition
+    strategy.entry("Long", strategy.long)
+
+if short_condition
+    strategy.close("Long")
+
+// plots
+plot(bb_middle, color=color.blue)
+plot(bb_upper, color=color.red)
+plot(bb_lower, color=color.green)
+"#;
+
+    const MEAN_REVERSION: &str = r#"// Example strategy from the system's design document (section "Strategy Engine").
+//@version=5
+strategy("Mean Reversion", overlay=true)
+
+// parameters
+length = input(20, "MA Length")
+std_dev = input(2.0, "Std Dev")
+
+// indicators
+basis = ta.sma(close, length)
+upper = basis + std_dev * ta.stdev(close, length)
+lower = basis - std_dev * ta.stdev(close, length)
+
+// trading logic
+if close < lower
+    strategy.entry("Long", strategy.long)
+if close > upper
+    strategy.close("Long")
+"#;
+
+    const RSI_LEVELS: &str = r#"// The "core syntax" example from the system's design document, with the header it needs to run.
+//@version=5
+strategy("RSI levels", overlay=true)
+
+// variable declarations
+length = input(20, "Period")
+price = close
+
+// indicators
+ma = ta.sma(close, length)
+rsi_val = ta.rsi(close, 14)
+
+// conditions
+if rsi_val < 30
+    strategy.entry("Long", strategy.long)
+else if rsi_val > 70
+    strategy.close("Long")
+"#;
+
+    fn parse_str(src: &str) -> Result<Script, String> {
+        let file = SourceFile::new("t.pine", src);
+        parse(&file).map_err(|e| e.short(&file))
+    }
+
+    /// Every expression id in the tree, in no particular order.
+    fn ids(script: &Script) -> Vec<u32> {
+        fn block(b: &Block, out: &mut Vec<u32>) {
+            for s in &b.stmts {
+                stmt(s, out);
+            }
+        }
+        fn stmt(s: &Stmt, out: &mut Vec<u32>) {
+            match &s.kind {
+                StmtKind::VarDecl { value, .. }
+                | StmtKind::TupleDecl { value, .. }
+                | StmtKind::Assign { value, .. }
+                | StmtKind::Expr(value) => expr(value, out),
+                StmtKind::FuncDef { params, body, .. } => {
+                    for p in params {
+                        if let Some(d) = &p.default {
+                            expr(d, out);
+                        }
+                    }
+                    block(body, out);
+                }
+                StmtKind::Break | StmtKind::Continue => {}
+            }
+        }
+        fn expr(e: &Expr, out: &mut Vec<u32>) {
+            out.push(e.id);
+            match &e.kind {
+                ExprKind::Call { args, .. } => args.iter().for_each(|a| expr(&a.value, out)),
+                ExprKind::Index { base, offset } => {
+                    expr(base, out);
+                    expr(offset, out);
+                }
+                ExprKind::Unary { expr: x, .. } => expr(x, out),
+                ExprKind::Binary { lhs, rhs, .. } => {
+                    expr(lhs, out);
+                    expr(rhs, out);
+                }
+                ExprKind::Ternary {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    expr(cond, out);
+                    expr(then, out);
+                    expr(otherwise, out);
+                }
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    expr(cond, out);
+                    block(then, out);
+                    if let Some(o) = otherwise {
+                        block(o, out);
+                    }
+                }
+                ExprKind::Switch { scrutinee, arms } => {
+                    if let Some(s) = scrutinee {
+                        expr(s, out);
+                    }
+                    for a in arms {
+                        if let Some(p) = &a.pattern {
+                            expr(p, out);
+                        }
+                        block(&a.body, out);
+                    }
+                }
+                ExprKind::For {
+                    from, to, by, body, ..
+                } => {
+                    expr(from, out);
+                    expr(to, out);
+                    if let Some(b) = by {
+                        expr(b, out);
+                    }
+                    block(body, out);
+                }
+                ExprKind::While { cond, body } => {
+                    expr(cond, out);
+                    block(body, out);
+                }
+                ExprKind::Tuple(items) => items.iter().for_each(|i| expr(i, out)),
+                ExprKind::Int(_)
+                | ExprKind::Float(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Str(_)
+                | ExprKind::Color(_)
+                | ExprKind::Na
+                | ExprKind::Name(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        for s in &script.stmts {
+            stmt(s, &mut out);
+        }
+        out
+    }
+
+    /// Ids are exactly 0..node_count, each once.
+    fn assert_dense_ids(script: &Script) {
+        let mut got = ids(script);
+        got.sort_unstable();
+        let want: Vec<u32> = (0..script.node_count).collect();
+        assert_eq!(got, want, "ids not dense and unique");
+    }
+
+    #[test]
+    fn good_programs() {
+        let cases: &[(&str, &str)] = &[
+            // TC0: literals of every kind
+            (
+                "a = 1\nb = 1.5\nc = .5\nd = 1e-3\ne = true\nf = false\ng = na\nh = \"s\\n\"\ni = 's'\nj = #FF0000\nk = #00FF0080",
+                "(decl a 1)\n(decl b 1.5)\n(decl c 0.5)\n(decl d 0.001)\n(decl e true)\n(decl f false)\n(decl g na)\n(decl h \"s\\n\")\n(decl i \"s\")\n(decl j #FF0000FF)\n(decl k #00FF0080)",
+            ),
+            // TC1: arithmetic precedence and left associativity
+            ("x = 1 + 2 * 3 - 4 / 5 % 6", "(decl x (- (+ 1 (* 2 3)) (% (/ 4 5) 6)))"),
+            // TC2: logical and comparison precedence
+            (
+                "x = a or b and c == d < e + 1",
+                "(decl x (or a (and b (== c (< d (+ e 1))))))",
+            ),
+            // TC3: unary binds tighter than binary; not too
+            (
+                "x = -a * +b\ny = not a and not b == c",
+                "(decl x (* (neg a) (pos b)))\n(decl y (and (not a) (== (not b) c)))",
+            ),
+            // TC4: ternary is lowest and right-associative
+            (
+                "x = a > b ? 1 : c ? 2 : 3",
+                "(decl x (? (> a b) 1 (? c 2 3)))",
+            ),
+            // TC5: history on names, calls and parenthesised expressions
+            (
+                "x = close[1] + ta.sma(close, 5)[2] + (a + b)[1] + x[1][2]",
+                "(decl x (+ (+ (+ (index close 1) (index (call ta.sma close 5) 2)) (index (+ a b) 1)) (index (index x 1) 2)))",
+            ),
+            // TC6: calls with named arguments, keyword-named ones, type-word callees
+            (
+                "plot(x, color=color.red, title=\"t\")\ny = na(x) ? int(z) : float(w)\nz = input(5)",
+                "(call plot x color=color.red title=\"t\")\n(decl y (? (call na x) (call int z) (call float w)))\n(decl z (call input 5))",
+            ),
+            // TC7: declarations with var/varip, qualifiers and types
+            (
+                "var x = 0\nvarip int y = 1\nseries float z = close\nvar const string s = \"a\"\nbool b = true\ncolor c = color.red",
+                "(var x 0)\n(varip int y 1)\n(decl series float z close)\n(var const string s \"a\")\n(decl bool b true)\n(decl color c color.red)",
+            ),
+            // TC8: tuple declaration and tuple value
+            (
+                "[a, b, _] = f()\nf() => [1, 2]",
+                "(decl [a b _] (call f))\n(fn f () {[1 2]})",
+            ),
+            // TC9: reassignment operators
+            (
+                "x := 1\nx += 2\nx -= 3\nx *= 4\nx /= 5\nx %= 6",
+                "(:= x 1)\n(+= x 2)\n(-= x 3)\n(*= x 4)\n(/= x 5)\n(%= x 6)",
+            ),
+            // TC10: one-line function with typed and default parameters
+            (
+                "f(a, float b, c = 2) => a + b * c",
+                "(fn f (a float b c=2) {(+ a (* b c))})",
+            ),
+            // TC11: block function
+            (
+                "f(x) =>\n    y = x * 2\n    y + 1\nz = f(1)",
+                "(fn f (x) {(decl y (* x 2)); (+ y 1)})\n(decl z (call f 1))",
+            ),
+            // TC12: if / else if / else
+            (
+                "if a\n    x := 1\nelse if b\n    x := 2\nelse\n    x := 3",
+                "(if a {(:= x 1)} else {(if b {(:= x 2)} else {(:= x 3)})})",
+            ),
+            // TC13: if as the right side of a declaration
+            (
+                "x = if c\n    1\nelse\n    2\ny = x",
+                "(decl x (if c {1} else {2}))\n(decl y x)",
+            ),
+            // TC14: nested blocks close together
+            (
+                "if a\n    if b\n        x := 1\n    y := 2\nz = 3",
+                "(if a {(if b {(:= x 1)}); (:= y 2)})\n(decl z 3)",
+            ),
+            // TC15: switch with a scrutinee, one-line and block arms, default arm
+            (
+                "s = switch m\n    \"a\" => 1\n    \"b\" =>\n        t = 2\n        t * 2\n    => 0",
+                "(decl s (switch m (case \"a\" {1}) (case \"b\" {(decl t 2); (* t 2)}) (default {0})))",
+            ),
+            // TC16: switch without a scrutinee, as a statement
+            (
+                "switch\n    a > b => x := 1\n    => x := 2",
+                "(switch (case (> a b) {(:= x 1)}) (default {(:= x 2)}))",
+            ),
+            // TC17: for with and without by; break and continue
+            (
+                "for i = 0 to 10 by 2\n    if i == 4\n        continue\n    if i > 8\n        break\nfor j = n to 0\n    s += j",
+                "(for i 0 10 by 2 {(if (== i 4) {continue}); (if (> i 8) {break})})\n(for j n 0 {(+= s j)})",
+            ),
+            // TC18: while, and a loop as a value
+            (
+                "while i < 3\n    i += 1\nn := for k = 1 to 3\n    k",
+                "(while (< i 3) {(+= i 1)})\n(:= n (for k 1 3 {k}))",
+            ),
+            // TC19: continuation lines (not a multiple of 4) and brackets ignore layout
+            (
+                "x = a +\n  b\ny = f(1,\n2,\n          3)\nif x and\n  y\n    z := [1,\n 2]",
+                "(decl x (+ a b))\n(decl y (call f 1 2 3))\n(if (and x y) {(:= z [1 2])})",
+            ),
+            // TC20: comments, blank lines, CRLF, tabs, no final newline
+            (
+                "// c\r\n\r\nif a // c\r\n\tx := 1\r\n\r\n\t// c\r\n\ty := 2",
+                "(if a {(:= x 1); (:= y 2)})",
+            ),
+            // TC21: dotted names and strategy constants
+            (
+                "strategy.entry(\"L\", strategy.long, qty=strategy.equity / close)",
+                "(call strategy.entry \"L\" strategy.long qty=(/ strategy.equity close))",
+            ),
+            // TC22: parenthesised expressions and nested calls
+            (
+                "x = (a + b) * (c - d)\ny = math.max(ta.sma(c, 3), nz(c[1], 0))",
+                "(decl x (* (+ a b) (- c d)))\n(decl y (call math.max (call ta.sma c 3) (call nz (index c 1) 0)))",
+            ),
+            // TC23: library(...) is just a call, left to the checker
+            ("library(\"x\")", "(call library \"x\")"),
+            // TC24: a statement after a block-valued declaration inside a block
+            (
+                "if a\n    x = switch\n        b => 1\n        => 2\n    y = x\nz = 1",
+                "(if a {(decl x (switch (case b {1}) (default {2}))); (decl y x)})\n(decl z 1)",
+            ),
+            // TC25: empty script and comment-only script
+            ("", ""),
+            ("// nothing here\n//@version=5\n", ""),
+        ];
+        for (i, (src, want)) in cases.iter().enumerate() {
+            let script = parse_str(src).unwrap_or_else(|e| panic!("TC{i}: {e}"));
+            assert_eq!(to_sexpr(&script), *want, "TC{i}: {src:?}");
+            assert_dense_ids(&script);
+        }
+    }
+
+    #[test]
+    fn example_scripts_parse() {
+        let cases: &[(&str, usize)] = &[
+            // TC0: crypto_mean_reversion.pine (continuation lines in the header)
+            (CRYPTO_MEAN_REVERSION, 15),
+            // TC1: mean_reversion.pine
+            (MEAN_REVERSION, 8),
+            // TC2: rsi_levels.pine (else if)
+            (RSI_LEVELS, 6),
+        ];
+        for (i, (src, stmts)) in cases.iter().enumerate() {
+            let script = parse_str(src).unwrap_or_else(|e| panic!("TC{i}: {e}"));
+            assert_eq!(script.version, Some(5), "TC{i}");
+            assert_eq!(script.stmts.len(), *stmts, "TC{i}");
+            assert_dense_ids(&script);
+        }
+        // The header's continuation lines fold into one call.
+        let script = parse_str(CRYPTO_MEAN_REVERSION).unwrap_or_else(|e| panic!("{e}"));
+        let first = to_sexpr(&script);
+        assert_eq!(
+            first.lines().next(),
+            Some(
+                "(call strategy \"Crypto Mean Reversion\" overlay=true initial_capital=10000 \
+                 commission_type=strategy.commission.percent commission_value=0.1)"
+            )
+        );
+        let rsi = to_sexpr(&parse_str(RSI_LEVELS).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            rsi.lines().last(),
+            Some(
+                "(if (< rsi_val 30) {(call strategy.entry \"Long\" strategy.long)} else \
+                 {(if (> rsi_val 70) {(call strategy.close \"Long\")})})"
+            )
+        );
+    }
+
+    #[test]
+    fn bad_programs() {
+        let cases: &[(&str, &str)] = &[
+            // TC0: import
+            (
+                "//@version=5\nimport user/lib/1 as l",
+                "t.pine:2:1: 'import' is not supported: pinewire runs self-contained scripts (no libraries)",
+            ),
+            // TC1: export
+            (
+                "export f(x) => x",
+                "t.pine:1:1: 'export' is not supported: pinewire runs self-contained scripts (no libraries)",
+            ),
+            // TC2: user-defined type
+            (
+                "type Point\n    float x",
+                "t.pine:1:1: user-defined types ('type') are not supported",
+            ),
+            // TC3: method
+            ("method m(int x) => x", "t.pine:1:1: methods ('method') are not supported"),
+            // TC4: enum
+            ("enum Side\n    buy", "t.pine:1:1: enums ('enum') are not supported"),
+            // TC5: generic call
+            (
+                "a = array.new<float>(10)",
+                "t.pine:1:5: generic types like 'array.new<...>' are not supported (arrays, maps and matrices are not part of pinewire's Pine subset)",
+            ),
+            // TC6: generic declaration type
+            (
+                "map<string, float> m = na",
+                "t.pine:1:1: generic types like 'map<...>' are not supported (arrays, maps and matrices are not part of pinewire's Pine subset)",
+            ),
+            // TC7: for ... in
+            (
+                "for x in xs\n    y := x",
+                "t.pine:1:7: 'for ... in' loops are not supported (arrays are not part of pinewire's Pine subset)",
+            ),
+            // TC8: for [i, x] in
+            (
+                "for [i, x] in xs\n    y := x",
+                "t.pine:1:5: 'for ... in' loops are not supported (arrays are not part of pinewire's Pine subset)",
+            ),
+            // TC9: => outside a function or switch
+            (
+                "x => 1",
+                "t.pine:1:3: '=>' is only valid after a function's parameters ('f(x) => x + 1') or in a 'switch' arm",
+            ),
+            // TC10: tabs mixed with spaces in one indent
+            (
+                "if a\n \tx := 1",
+                "t.pine:2:1: indentation mixes tabs and spaces: use 4 spaces (or one tab) per level",
+            ),
+            // TC11: unterminated string
+            ("s = \"abc\nt = 1", "t.pine:1:5: unterminated string"),
+            // TC12: bad character, with a hint
+            ("x = a && b", "t.pine:1:7: unexpected character '&' (Pine writes 'and')"),
+            // TC13: unclosed parenthesis, reported at the next token
+            (
+                "x = 1\ny = f(1, 2\nz = 3",
+                "t.pine:3:1: expected ')' to close '(' opened at 2:6",
+            ),
+            // TC14: unclosed parenthesis at end of file
+            ("x = (1 + 2", "t.pine:1:11: expected ')' to close '(' opened at 1:5"),
+            // TC15: unmatched closer
+            ("x = 1)", "t.pine:1:6: unmatched ')'"),
+            // TC16: missing => body
+            (
+                "f(x) =>\ny = 1",
+                "t.pine:2:1: expected an indented block after '=>', found 'y'",
+            ),
+            // TC17: else without if
+            ("else\n    x := 1", "t.pine:1:1: 'else' without a matching 'if'"),
+            // TC18: assignment to a non-name
+            ("x[1] := 2", "t.pine:1:1: the left side of ':=' must be a variable name"),
+            // TC19: unexpected indentation
+            ("x = 1\n    y = 2", "t.pine:2:5: unexpected indentation"),
+            // TC20: missing block after if
+            (
+                "if c\nx := 1",
+                "t.pine:2:1: expected an indented block after the 'if' condition, found 'x'",
+            ),
+            // TC21: dangling operator
+            ("x = 1 +\ny = 2", "t.pine:1:8: expected an expression, found end of line"),
+            // TC22: unknown escape
+            (
+                "s = \"a\\qb\"",
+                "t.pine:1:7: unknown escape '\\q' in string (expected \\n, \\t, \\\\, \\\" or \\')",
+            ),
+            // TC23: bad color
+            (
+                "c = #12345",
+                "t.pine:1:5: invalid color literal '#12345': expected #RRGGBB or #RRGGBBAA",
+            ),
+            // TC24: integer too large
+            (
+                "x = 99999999999999999999",
+                "t.pine:1:5: integer literal '99999999999999999999' is too large",
+            ),
+            // TC25: default switch arm not last
+            (
+                "x = switch m\n    => 1\n    2 => 3",
+                "t.pine:3:5: the default arm '=>' must be the last arm of a 'switch'",
+            ),
+            // TC26: tuple declaration with a non-name
+            (
+                "[a, 1] = f()",
+                "t.pine:1:5: expected a variable name in the tuple declaration, found '1'",
+            ),
+            // TC27: ternary without ':'
+            ("x = c ? 1", "t.pine:1:10: expected ':' in the '?:' expression, found end of line"),
+            // TC28: positional after named argument
+            (
+                "plot(x, title=\"a\", 2)",
+                "t.pine:1:20: positional arguments must come before named arguments",
+            ),
+            // TC29: version annotation after code
+            (
+                "x = 1\n//@version=5",
+                "t.pine:2:1: '//@version' must come before the first line of code",
+            ),
+            // TC30: array type
+            (
+                "float[] xs = na",
+                "t.pine:1:1: array types ('float[]') are not supported (arrays are not part of pinewire's Pine subset)",
+            ),
+            // TC31: unsupported built-in type
+            (
+                "var line l = na",
+                "t.pine:1:5: type 'line' is not supported: pinewire's types are int, float, bool, string and color",
+            ),
+            // TC32: if inside an expression
+            (
+                "y = 1 + if c\n    2",
+                "t.pine:1:9: 'if' must start a statement or be the whole right side of '=' or ':='",
+            ),
+            // TC33: first line indented
+            ("  x = 1", "t.pine:1:3: unexpected indentation"),
+            // TC34: dotted declaration
+            ("a.b = 1", "t.pine:1:1: 'a.b' cannot be declared: names cannot contain '.'"),
+            // TC35: function defined inside a block
+            (
+                "if a\n    f(x) => x",
+                "t.pine:2:5: functions can only be defined at the top level of the script",
+            ),
+            // TC36: '=' where '==' was meant
+            (
+                "if a = 1\n    x := 1",
+                "t.pine:1:6: unexpected '=': use '==' to compare",
+            ),
+            // TC37: jump of two indentation levels
+            ("if a\n        x := 1", "t.pine:2:9: unexpected indentation"),
+            // TC38: ':=' in a declaration
+            (
+                "var x := 1",
+                "t.pine:1:7: a declaration uses '=' ('var x = 0'); ':=' changes an existing variable",
+            ),
+            // TC39: mismatched brackets
+            ("x = f(1]", "t.pine:1:8: expected ')' to close '(' opened at 1:6"),
+            // TC40: lexer error after a parser error: the earlier one wins
+            ("x = = 1\ny = \"abc", "t.pine:1:5: expected an expression, found '='"),
+            // TC41: parser error after a lexer error: the earlier one wins
+            ("y = \"abc\nx = = 1", "t.pine:1:5: unterminated string"),
+            // TC42: for without 'to'
+            (
+                "for i = 0 10\n    x := i",
+                "t.pine:1:11: expected 'to' in the 'for' loop, found '10'",
+            ),
+            // TC43: calling something that is not a name
+            ("x = (f)(1)", "t.pine:1:8: only a function name can be called"),
+            // TC44: reserved word as a variable name
+            (
+                "var to = 1",
+                "t.pine:1:5: 'to' is a reserved word and cannot be used as a name",
+            ),
+            // TC45: empty tuple
+            ("x = []", "t.pine:1:5: empty tuple '[]'"),
+            // TC46: duplicate parameter
+            ("f(a, a) => a", "t.pine:1:6: duplicate parameter 'a'"),
+            // TC47: tuple reassignment
+            (
+                "[a, b] := f()",
+                "t.pine:1:8: a tuple can only be declared with '=', as in '[a, b] = f()'",
+            ),
+            // TC48: switch arm without =>
+            (
+                "switch x\n    1 2",
+                "t.pine:2:7: expected '=>' after the 'switch' arm's value, found '2'",
+            ),
+            // TC49: type word in an expression
+            (
+                "x = float + 1",
+                "t.pine:1:5: unexpected 'float': a type can only start a declaration, as in 'float x = 1.0'",
+            ),
+        ];
+        for (i, (src, want)) in cases.iter().enumerate() {
+            match parse_str(src) {
+                Ok(s) => panic!("TC{i}: {src:?} parsed: {}", to_sexpr(&s)),
+                Err(e) => assert_eq!(e, *want, "TC{i}: {src:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn error_render_points_at_token() {
+        let file = SourceFile::new("t.pine", "x = 1\ny = f(1, 2\nz = 3\n");
+        let err = parse(&file).err().map(|e| e.render(&file));
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "t.pine:3:1: error: expected ')' to close '(' opened at 2:6\n  |\n3 | z = 3\n  | ^"
+            )
+        );
+    }
+
+    #[test]
+    fn spans_cover_source() {
+        let src = "x = ta.sma(close, 14)[1] + 2\nif x > 1\n    y := 2";
+        let script = parse_str(src).unwrap_or_else(|e| panic!("{e}"));
+        let text = |s: Span| &src[s.start as usize..s.end as usize];
+        // TC0: a declaration covers its line; its value covers the expression
+        assert_eq!(text(script.stmts[0].span), "x = ta.sma(close, 14)[1] + 2");
+        match &script.stmts[0].kind {
+            StmtKind::VarDecl { value, .. } => {
+                assert_eq!(text(value.span), "ta.sma(close, 14)[1] + 2")
+            }
+            other => panic!("not a declaration: {other:?}"),
+        }
+        // TC1: an if covers its block
+        assert_eq!(text(script.stmts[1].span), "if x > 1\n    y := 2");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let cases: &[String] = &[
+            // TC0: parentheses
+            format!("x = {}1{}", "(".repeat(10_000), ")".repeat(10_000)),
+            // TC1: unary chain
+            format!("x = {}1", "-".repeat(10_000)),
+            // TC2: else-if chain
+            format!(
+                "if a\n    x := 1\n{}",
+                "else if a\n    x := 1\n".repeat(500)
+            ),
+            // TC3: tuples and history
+            format!("x = {}1{}", "[a[".repeat(5_000), "]]".repeat(5_000)),
+            // TC4: ternary chain
+            format!("x = {}1", "a ? 1 : ".repeat(10_000)),
+        ];
+        for (i, src) in cases.iter().enumerate() {
+            let err = parse_str(src).err().unwrap_or_default();
+            assert!(err.contains("nested too deeply"), "TC{i}: {err}");
+        }
+        // Just under the limit still parses.
+        let depth = (MAX_NESTING - 2) as usize;
+        let ok = format!("x = {}1{}", "(".repeat(depth), ")".repeat(depth));
+        assert!(parse_str(&ok).is_ok());
+        let chain = format!("if a\n    x := 1\n{}", "else if a\n    x := 1\n".repeat(90));
+        assert!(parse_str(&chain).is_ok());
+    }
+
+    /// Pine-ish fragments for the fuzz property.
+    const FRAGMENTS: &[&str] = &[
+        "x",
+        "y",
+        "ta.sma",
+        "close",
+        "strategy.entry",
+        "f",
+        "1",
+        "2.5",
+        ".5",
+        "1e3",
+        "\"s\"",
+        "'t'",
+        "#FF0000",
+        "true",
+        "na",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "==",
+        "!=",
+        "<",
+        ">=",
+        "=",
+        ":=",
+        "+=",
+        "=>",
+        "?",
+        ":",
+        "and",
+        "or",
+        "not",
+        "if",
+        "else",
+        "for",
+        "to",
+        "by",
+        "in",
+        "while",
+        "switch",
+        "var",
+        "varip",
+        "float",
+        "int",
+        "series",
+        "input",
+        "break",
+        "continue",
+        "import",
+        "type",
+        "//@version=5",
+        "// c",
+        "\n",
+        "\n",
+        "\n    ",
+        "\n        ",
+        "\n  ",
+        "\n\t",
+        "\r\n",
+        " ",
+        " ",
+        "@",
+        "\"",
+        "&&",
+    ];
+
+    fn fragment_program() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                8 => prop::sample::select(FRAGMENTS).prop_map(str::to_string),
+                1 => any::<u8>().prop_map(|b| char::from(b).to_string()),
+                1 => any::<char>().prop_map(|c| c.to_string()),
+            ],
+            0..60,
+        )
+        .prop_map(|parts| parts.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn fragments_never_panic(src in fragment_program()) {
+            if let Ok(script) = parse_str(&src) {
+                assert_dense_ids(&script);
+            }
+        }
+
+        #[test]
+        fn random_text_never_panics(src in "\\PC{0,80}") {
+            if let Ok(script) = parse_str(&src) {
+                assert_dense_ids(&script);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..120)) {
+            let src = String::from_utf8_lossy(&bytes);
+            if let Ok(script) = parse_str(&src) {
+                assert_dense_ids(&script);
+            }
+        }
+
+        #[test]
+        fn valid_lines_parse_with_dense_ids(
+            lines in prop::collection::vec(
+                prop::sample::select(&[
+                    "x = a + b * c",
+                    "if x > 1",
+                    "    y := x[1]",
+                    "else",
+                    "    y := 0",
+                    "plot(x, color=color.red)",
+                    "[a, b] = f(1, k=2)",
+                    "z = c ? 1 : 2",
+                ][..]),
+                0..20,
+            )
+        ) {
+            // Whatever the order, the parser answers; when it accepts, ids are dense.
+            let src = lines.join("\n");
+            if let Ok(script) = parse_str(&src) {
+                assert_dense_ids(&script);
+            }
         }
     }
 }
