@@ -2003,6 +2003,16 @@ else if rsi_val > 70
         assert!(parse_str(&ok).is_ok());
         let chain = format!("if a\n    x := 1\n{}", "else if a\n    x := 1\n".repeat(90));
         assert!(parse_str(&chain).is_ok());
+        // The deepest stack per level: every precedence level and a unary operator
+        // (two nesting levels a repetition), on a test thread's 2 MiB stack.
+        let reps = (MAX_NESTING / 2 - 1) as usize;
+        let worst = format!(
+            "x = {}1{}",
+            "1 or 1 and 1 == 1 < 1 + 1 * -(".repeat(reps),
+            ")".repeat(reps)
+        );
+        let script = parse_str(&worst).unwrap_or_else(|e| panic!("{e}"));
+        assert!(to_sexpr(&script).starts_with("(decl x (or 1 (and 1 (== 1 (< 1 (+ 1 (* 1 (neg"));
     }
 
     /// Pine-ish fragments for the fuzz property.
