@@ -279,7 +279,7 @@ impl<'a> Compiler<'a> {
 
     /// Finds `strategy(...)` / `indicator(...)` / `study(...)` at the top level and reads
     /// its constant arguments into the settings.
-    fn declaration(&mut self, script: &Script) -> Result<()> {
+    fn declaration(&mut self, script: &'a Script) -> Result<()> {
         let mut found: Option<(&Ident, &Vec<Arg>)> = None;
         for stmt in &script.stmts {
             if let StmtKind::Expr(Expr {
@@ -393,7 +393,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// The value of a constant argument (declarations, titles).
-    fn const_arg(&mut self, e: &Expr, param: &str, func: &str) -> Result<ConstArg> {
+    fn const_arg(&mut self, e: &'a Expr, param: &str, func: &str) -> Result<ConstArg> {
         match &e.kind {
             ExprKind::Str(s) => Ok(ConstArg::Str(s.clone())),
             ExprKind::Name(n) => match builtins::constant(n) {
