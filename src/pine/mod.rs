@@ -16,6 +16,7 @@ pub mod bar;
 pub mod span;
 pub mod strategy;
 pub mod strings;
+pub mod ta;
 
 pub use bar::Bar;
 pub use span::{CompileError, SourceFile, Span};
