@@ -97,7 +97,8 @@ impl Cross {
     /// Feeds one bar's two values; true when `a` crossed `b` either way on this bar.
     #[inline]
     pub fn update(&mut self, a: f64, b: f64) -> bool {
-        let crossed = (a > b && self.prev_a <= self.prev_b) || (a < b && self.prev_a >= self.prev_b);
+        let crossed =
+            (a > b && self.prev_a <= self.prev_b) || (a < b && self.prev_a >= self.prev_b);
         self.prev_a = a;
         self.prev_b = b;
         crossed
@@ -117,29 +118,25 @@ impl_clone_from!(Cross { prev_a, prev_b });
 /// O(1) per bar.
 #[derive(Debug)]
 pub struct BarsSince {
-    /// Bars since the last true, `u64::MAX` before the first.
-    since: u64,
+    /// Bars since the last true, `None` before the first.
+    since: Option<u64>,
 }
 
 impl BarsSince {
     /// A bars-since counter; it has no parameter.
     pub fn new() -> Self {
-        BarsSince { since: u64::MAX }
+        BarsSince { since: None }
     }
 
     /// Feeds one bar's condition and returns the count as a Pine number (or `na`).
     #[inline]
     pub fn update(&mut self, condition: bool) -> f64 {
-        if condition {
-            self.since = 0;
-        } else if self.since != u64::MAX {
-            self.since += 1;
-        }
-        if self.since == u64::MAX {
-            f64::NAN
+        self.since = if condition {
+            Some(0)
         } else {
-            self.since as f64
-        }
+            self.since.map(|n| n.saturating_add(1))
+        };
+        self.since.map_or(f64::NAN, |n| n as f64)
     }
 }
 

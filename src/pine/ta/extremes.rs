@@ -25,7 +25,8 @@ impl Extremum {
     fn update(&mut self, x: f64) -> f64 {
         let t = self.bar;
         self.bar += 1;
-        self.deque.expire_before((t + 1).saturating_sub(self.length));
+        self.deque
+            .expire_before((t + 1).saturating_sub(self.length));
         self.deque.push(t, x);
         if t + 1 < self.length {
             return f64::NAN;

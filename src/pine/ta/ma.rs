@@ -330,7 +330,12 @@ mod tests {
         type Case = (&'static str, usize, &'static [f64], &'static [f64]);
         let cases: [Case; 4] = [
             // TC0: length 3, na until full, then the mean
-            ("TC0", 3, &[1.0, 2.0, 3.0, 4.0, 8.0], &[NA, NA, 2.0, 3.0, 5.0]),
+            (
+                "TC0",
+                3,
+                &[1.0, 2.0, 3.0, 4.0, 8.0],
+                &[NA, NA, 2.0, 3.0, 5.0],
+            ),
             // TC1: length 1 is the source, na passes through
             ("TC1", 1, &[5.0, NA, 7.0], &[5.0, NA, 7.0]),
             // TC2: an na stays in the window for `length` bars
@@ -452,9 +457,19 @@ mod tests {
         type Case = (&'static str, usize, &'static [(f64, f64)], &'static [f64]);
         let cases: [Case; 4] = [
             // TC0: (1*1 + 2*3)/4 = 1.75; (2*3 + 4*1)/4 = 2.5
-            ("TC0", 2, &[(1.0, 1.0), (2.0, 3.0), (4.0, 1.0)], &[NA, 1.75, 2.5]),
+            (
+                "TC0",
+                2,
+                &[(1.0, 1.0), (2.0, 3.0), (4.0, 1.0)],
+                &[NA, 1.75, 2.5],
+            ),
             // TC1: zero volume in the window is na (division by zero)
-            ("TC1", 2, &[(1.0, 0.0), (2.0, 0.0), (3.0, 2.0)], &[NA, NA, 3.0]),
+            (
+                "TC1",
+                2,
+                &[(1.0, 0.0), (2.0, 0.0), (3.0, 2.0)],
+                &[NA, NA, 3.0],
+            ),
             // TC2: na source or na volume
             (
                 "TC2",

@@ -108,7 +108,10 @@ pub(crate) mod testutil {
         assert_eq!(xs.len(), want.len(), "{case}: table lengths differ");
         for (i, (&x, &w)) in xs.iter().zip(want).enumerate() {
             let got = f(x);
-            assert!(same(got, w), "{case}: bar {i}: input {x}, want {w}, got {got}");
+            assert!(
+                same(got, w),
+                "{case}: bar {i}: input {x}, want {w}, got {got}"
+            );
         }
     }
 }

@@ -237,7 +237,12 @@ mod tests {
 
     #[test]
     fn stoch_table() {
-        type Case = (&'static str, usize, &'static [(f64, f64, f64)], &'static [f64]);
+        type Case = (
+            &'static str,
+            usize,
+            &'static [(f64, f64, f64)],
+            &'static [f64],
+        );
         let cases: [Case; 3] = [
             // TC0: length 2: hh=12, ll=8 -> 100*(11-8)/4 = 75
             (

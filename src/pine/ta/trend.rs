@@ -262,7 +262,10 @@ mod tests {
         let (_, s, _) = op.update(3.0);
         assert!(s.is_nan(), "TC4 warm-up");
         let (m, s, h) = op.update(6.0);
-        assert!(same3((m, s, h), (4.0 / 3.0, 7.0 / 6.0, 4.0 / 3.0 - 7.0 / 6.0)), "TC4");
+        assert!(
+            same3((m, s, h), (4.0 / 3.0, 7.0 / 6.0, 4.0 / 3.0 - 7.0 / 6.0)),
+            "TC4"
+        );
         // TC5: validation names the parameter
         assert_eq!(
             Macd::new(12, 0, 9).err().map(|e| e.to_string()).as_deref(),

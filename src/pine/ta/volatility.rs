@@ -33,16 +33,9 @@ impl Tr {
         let prev = self.prev_close;
         self.prev_close = close;
         if prev.is_nan() {
-            return if self.handle_na {
-                high - low
-            } else {
-                f64::NAN
-            };
+            return if self.handle_na { high - low } else { f64::NAN };
         }
-        na_max(
-            na_max(high - low, (high - prev).abs()),
-            (low - prev).abs(),
-        )
+        na_max(na_max(high - low, (high - prev).abs()), (low - prev).abs())
     }
 }
 
@@ -219,10 +212,10 @@ mod tests {
     fn tr_atr_table() {
         type Bars = &'static [(f64, f64, f64)];
         let bars: Bars = &[
-            (10.0, 8.0, 9.0),  // tr(true) 2, tr(false) na
+            (10.0, 8.0, 9.0),   // tr(true) 2, tr(false) na
             (12.0, 11.0, 11.5), // max(1, |12-9|, |11-9|) = 3
             (11.0, 10.0, 10.5), // max(1, 0.5, 1.5) = 1.5
-            (NA, 10.0, 10.0),  // na high -> na
+            (NA, 10.0, 10.0),   // na high -> na
             (11.0, 10.0, 10.0), // max(1, 1, 0) = 1
         ];
         let idx: Vec<f64> = (0..bars.len()).map(|i| i as f64).collect();
@@ -287,7 +280,13 @@ mod tests {
             // TC3: unbiased length 1 is na (n - 1 = 0)
             ("TC3", 1, false, &[5.0, 6.0], &[NA, NA]),
             // TC4: unbiased [1,3]: sqrt(2 / 1)
-            ("TC4", 2, false, &[1.0, 3.0], &[NA, std::f64::consts::SQRT_2]),
+            (
+                "TC4",
+                2,
+                false,
+                &[1.0, 3.0],
+                &[NA, std::f64::consts::SQRT_2],
+            ),
         ];
         for (name, len, biased, xs, want) in cases {
             let mut op = Stdev::new(len, biased).expect("valid length");
@@ -305,7 +304,10 @@ mod tests {
         assert_eq!(got, (2.0, 4.0, 0.0), "TC0");
         // TC1: mult must be finite
         assert_eq!(
-            Bb::new(20, f64::NAN).err().map(|e| e.to_string()).as_deref(),
+            Bb::new(20, f64::NAN)
+                .err()
+                .map(|e| e.to_string())
+                .as_deref(),
             Some("mult must be a finite number, got NaN")
         );
         // TC2: length 0
