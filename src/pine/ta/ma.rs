@@ -37,7 +37,6 @@ impl RunningSum {
         self.sum
     }
 
-    #[cold]
     fn recompute(&mut self) {
         self.sum = self.window.ring().iter().sum();
     }
@@ -242,7 +241,6 @@ impl Wma {
         self.weighted / self.norm
     }
 
-    #[cold]
     fn recompute(&mut self) {
         let (mut sum, mut weighted) = (0.0, 0.0);
         for (i, v) in self.window.ring().iter().enumerate() {
@@ -306,7 +304,6 @@ impl Vwma {
         na_div(self.sum_pv, self.sum_v)
     }
 
-    #[cold]
     fn recompute(&mut self) {
         self.sum_pv = self.price_volume.ring().iter().sum();
         self.sum_v = self.volume.iter().sum();

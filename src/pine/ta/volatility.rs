@@ -114,7 +114,6 @@ impl Moments {
         true
     }
 
-    #[cold]
     fn recompute(&mut self) {
         let ring = self.window.ring();
         let mean = ring.iter().sum::<f64>() / self.length;
