@@ -47,12 +47,7 @@ impl Progress {
         Progress::with_output(label, total, enabled, Box::new(io::stderr()))
     }
 
-    fn with_output(
-        label: &str,
-        total: u64,
-        enabled: bool,
-        out: Box<dyn Write + Send>,
-    ) -> Progress {
+    fn with_output(label: &str, total: u64, enabled: bool, out: Box<dyn Write + Send>) -> Progress {
         Progress {
             label: label.to_string(),
             total,
@@ -249,7 +244,11 @@ mod tests {
         assert!(text.contains("8,192/100,000"), "{text:?}");
         // TC1: set() jumps and draws
         p.set(50_000);
-        assert!(sink.text().contains(" 50.0%  50,000/100,000"), "{:?}", sink.text());
+        assert!(
+            sink.text().contains(" 50.0%  50,000/100,000"),
+            "{:?}",
+            sink.text()
+        );
         // TC2: finish clears the line, once
         p.finish();
         assert!(sink.text().ends_with("\r\x1b[K"));

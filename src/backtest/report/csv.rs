@@ -158,7 +158,10 @@ BTCUSDT,2,short,2024-03-01T00:10:00Z,104,2024-03-01T00:15:00Z,108.6,1,-4.8,0.2
         // TC0: header line only
         let mut run = small_run();
         run.runs[0].trades.clear();
-        assert_eq!(text(|w| write_trades_csv(&run, w)), format!("{TRADES_HEADER}\n"));
+        assert_eq!(
+            text(|w| write_trades_csv(&run, w)),
+            format!("{TRADES_HEADER}\n")
+        );
     }
 
     #[test]
@@ -183,7 +186,10 @@ time,\"EMA, fast\",\"say \"\"hi\"\"\",plot
         // TC0: a plot column shorter than the bars gives empty cells, not a panic
         run.plots.values[1].truncate(1);
         let got = text(|w| write_plots_csv(&run, w));
-        assert!(got.ends_with("2024-03-01T00:15:00Z,0.30000000000000004,,\n"), "{got}");
+        assert!(
+            got.ends_with("2024-03-01T00:15:00Z,0.30000000000000004,,\n"),
+            "{got}"
+        );
         // TC1: no plots: the time column alone
         run.plots = Default::default();
         let got = text(|w| write_plots_csv(&run, w));

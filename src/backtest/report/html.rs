@@ -160,9 +160,7 @@ impl ChartData {
         let candles = n.div_ceil(k);
         let mut d = ChartData {
             bars_per_candle: k,
-            price_decimals: price_decimals(
-                r.bars.iter().map(|b| b.high.abs()).fold(0.0, f64::max),
-            ),
+            price_decimals: price_decimals(r.bars.iter().map(|b| b.high.abs()).fold(0.0, f64::max)),
             time_ms: Vec::with_capacity(candles),
             open: Vec::with_capacity(candles),
             high: Vec::with_capacity(candles),
@@ -182,8 +180,10 @@ impl ChartData {
             };
             d.time_ms.push(first.time_ms as f64);
             d.open.push(first.open);
-            d.high.push(chunk.iter().map(|b| b.high).fold(f64::NAN, f64::max));
-            d.low.push(chunk.iter().map(|b| b.low).fold(f64::NAN, f64::min));
+            d.high
+                .push(chunk.iter().map(|b| b.high).fold(f64::NAN, f64::max));
+            d.low
+                .push(chunk.iter().map(|b| b.low).fold(f64::NAN, f64::min));
             d.close.push(last.close);
             let start = ci * k;
             let end = start + chunk.len();
@@ -202,14 +202,21 @@ impl ChartData {
                 peak = if peak.is_nan() { e } else { peak.max(e) };
                 if peak > 0.0 {
                     let dd = (e - peak) / peak * 100.0;
-                    deepest = if deepest.is_nan() { dd } else { deepest.min(dd) };
+                    deepest = if deepest.is_nan() {
+                        dd
+                    } else {
+                        deepest.min(dd)
+                    };
                 }
             }
             d.drawdown_pct.push(deepest);
         }
         let mut mark = |bar: usize, shape: u8, outcome: u8, price: f64| {
             if bar < n {
-                let m = d.markers.entry((bar / k, shape, outcome)).or_insert((price, 0));
+                let m = d
+                    .markers
+                    .entry((bar / k, shape, outcome))
+                    .or_insert((price, 0));
                 m.1 += 1;
             }
         };
@@ -309,13 +316,13 @@ fn short_num(x: f64, decimals: usize) -> String {
     s
 }
 
-fn push_summary_table(out: &mut String, t: &SummaryTable) {
+fn push_summary_table(out: &mut String, t: &SummaryTable, rows: std::ops::Range<usize>) {
     out.push_str("<table class=\"summary\"><thead><tr><th></th>");
     for c in &t.columns {
         out.push_str(&format!("<th>{}</th>", esc(c)));
     }
     out.push_str("</tr></thead><tbody>");
-    for (i, label) in ROWS.iter().enumerate() {
+    for (i, label) in ROWS.iter().enumerate().take(rows.end).skip(rows.start) {
         out.push_str(&format!("<tr><td>{}</td>", esc(label)));
         for col in &t.cells {
             out.push_str(&format!("<td>{}</td>", esc(&col[i])));
@@ -338,10 +345,10 @@ fn push_trade_row(out: &mut String, n: usize, t: &Trade, run: &BacktestRun, pd: 
          <td{}>{}</td><td{}>{}</td><td>{bars}</td><td>{}</td></tr>",
         esc(run.strings.get(t.entry_id)),
         table_time(t.entry_time_ms),
-        short_num(t.entry_price, pd),
+        group_thousands(t.entry_price, pd),
         esc(run.strings.get(t.exit_id)),
         table_time(t.exit_time_ms),
-        short_num(t.exit_price, pd),
+        group_thousands(t.exit_price, pd),
         short_num(t.qty, 8),
         sign_class(t.profit),
         money(t.profit),
@@ -404,7 +411,7 @@ fn push_trade_table(out: &mut String, r: &SymbolRun, run: &BacktestRun, pd: usiz
                 "<tr>{side}<td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(run.strings.get(t.entry_id)),
                 table_time(t.entry_time_ms),
-                short_num(t.entry_price, pd),
+                group_thousands(t.entry_price, pd),
                 short_num(t.qty, 8),
                 money(t.entry_commission),
             ));
@@ -456,11 +463,11 @@ fn push_symbol(out: &mut String, idx: usize, r: &SymbolRun, run: &BacktestRun, c
         esc(&r.timeframe)
     ));
     let (first, last) = match (r.bars.first(), r.bars.last()) {
-        (Some(a), Some(b)) => (iso8601_utc(a.time_ms), iso8601_utc(b.time_ms)),
+        (Some(a), Some(b)) => (table_time(a.time_ms), table_time(b.time_ms)),
         _ => (String::new(), String::new()),
     };
     out.push_str(&format!(
-        "<p class=\"meta\">{} bars · {} → {}</p>",
+        "<p class=\"meta\">{} bars · {} → {} UTC</p>",
         group_thousands(r.bars.len() as f64, 0),
         first,
         last
@@ -487,18 +494,24 @@ fn push_symbol(out: &mut String, idx: usize, r: &SymbolRun, run: &BacktestRun, c
              <canvas class=\"equity\" id=\"pw-c{idx}-1\"></canvas>\
              <div class=\"lab\">Drawdown from equity peak</div>\
              <canvas class=\"dd\" id=\"pw-c{idx}-2\"></canvas>\
-             <p class=\"keys\"><span class=\"win\">▲</span> long entry \
-             <span class=\"win\">▼</span> short entry <span class=\"win\">●</span> exit: \
+             <p class=\"keys\"><span class=\"win\">▲</span> long entry (under the candle) \
+             <span class=\"win\">▼</span> short entry (over the candle) \
+             <span class=\"win\">●</span> exit at its fill price: \
              <span class=\"win\">green</span> winning trade, <span class=\"loss\">red</span> \
              losing trade, <span class=\"open\">amber</span> open or break-even. Drag to pan, \
              Ctrl + wheel to zoom, double-click to reset. Times UTC.</p></div>"
         ));
     }
-    out.push_str("<div class=\"cols\"><div><h3>Performance summary</h3>");
-    push_summary_table(out, &SummaryTable::of_symbol(r));
-    out.push_str("</div><div class=\"wide\">");
+    // One column of 21 rows reads better as two side-by-side halves, as TradingView
+    // lays it out.
+    let half = ROWS.len().div_ceil(2);
+    let table = SummaryTable::of_symbol(r);
+    out.push_str("<h3>Performance summary</h3><div class=\"halves\">");
+    push_summary_table(out, &table, 0..half);
+    push_summary_table(out, &table, half..ROWS.len());
+    out.push_str("</div>");
     push_trade_table(out, r, run, chart.price_decimals);
-    out.push_str("</div></div></section>");
+    out.push_str("</section>");
 }
 
 /// Writes the HTML report of `run` to `w`: one self-contained UTF-8 file (inline CSS and
@@ -528,7 +541,9 @@ pub fn write_html(run: &BacktestRun, w: &mut impl Write) -> io::Result<()> {
     out.push_str(&format!("<title>{} · backtest report</title>", esc(&title)));
     out.push_str("<style>");
     out.push_str(CSS);
-    out.push_str("</style></head><body><header><div class=\"brand\">pinewire · backtest report</div>");
+    out.push_str(
+        "</style></head><body><header><div class=\"brand\">pinewire · backtest report</div>",
+    );
     out.push_str(&format!("<h1>{}</h1>", esc(&title)));
     let s = &run.settings;
     let period = match summary::period(run) {
@@ -556,7 +571,7 @@ pub fn write_html(run: &BacktestRun, w: &mut impl Write) -> io::Result<()> {
     ));
     if run.runs.len() != 1 {
         out.push_str("<section class=\"card\"><h2>Portfolio summary</h2>");
-        push_summary_table(&mut out, &SummaryTable::of_run(run));
+        push_summary_table(&mut out, &SummaryTable::of_run(run), 0..ROWS.len());
         out.push_str("</section>");
     }
     for (i, (r, chart)) in run.runs.iter().zip(&charts).enumerate() {
@@ -598,7 +613,7 @@ main{padding:18px 32px;max-width:1600px}
 .pos{color:var(--win)}.neg{color:var(--loss)}
 .note{color:var(--muted);font-size:12.5px;margin:6px 0}
 .charts{margin-top:6px}
-.legend{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--text);min-height:18px;white-space:pre;overflow:hidden}
+.legend{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--text);min-height:36px;white-space:pre-wrap}
 .lab{color:var(--muted);font-size:11.5px;margin:8px 0 2px;text-transform:uppercase;letter-spacing:.05em}
 .sw{display:inline-block;width:14px;height:3px;vertical-align:middle;margin:0 3px 0 10px}
 .sw.eq{background:var(--accent)}.sw.bh{background:var(--muted)}
@@ -606,13 +621,14 @@ canvas{display:block;width:100%;background:#0f141b;border:1px solid var(--line);
 canvas.price{height:440px}canvas.equity{height:200px}canvas.dd{height:140px}
 .keys{color:var(--muted);font-size:12px;margin:8px 0 0}
 .win{color:var(--win)}.loss{color:var(--loss)}.open{color:var(--open)}
-.cols{display:grid;grid-template-columns:minmax(300px,420px) minmax(0,1fr);gap:24px;align-items:start}
-@media (max-width:1000px){.cols{grid-template-columns:1fr}}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:12.5px}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:12.5px}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{color:var(--muted);font-weight:600;background:#11171f;position:sticky;top:0}
-table.summary td:first-child{color:var(--muted)}
+table.summary{min-width:460px}table.summary td:first-child{color:var(--muted);padding-right:28px}
+table.summary td+td,table.summary th+th{min-width:150px}
+table.trades{width:100%}
+.halves{display:flex;flex-wrap:wrap;gap:0 32px;align-items:flex-start}
 table.trades td.id{text-align:left;max-width:160px;overflow:hidden;text-overflow:ellipsis}
 td.long{color:var(--win);text-align:left}td.short{color:var(--loss);text-align:left}
 tbody tr:hover{background:#1b2430}
@@ -630,7 +646,8 @@ const JS: &str = r##"
   if (!el) return;
   var DATA = JSON.parse(el.textContent);
   var C = { grid: "#1f2733", axis: "#8b949e", up: "#26a69a", down: "#ef5350", eq: "#4c8dff",
-            bh: "#8b949e", dd: "#ef5350", cross: "rgba(209,215,224,0.5)", edge: "#0f141b" };
+            bh: "#8b949e", dd: "#ef5350", cross: "rgba(209,215,224,0.5)", edge: "#0f141b",
+            ring: "rgba(230,237,243,0.9)" };
   var MC = ["#26a69a", "#ef5350", "#f0b90b"];
   var RIGHT = 84, BOTTOM = 22, TOP = 10, LEFT = 6, DAY = 864e5;
 
@@ -641,7 +658,7 @@ const JS: &str = r##"
   function axisTime(ms, span) {
     var d = new Date(ms);
     if (span > 3 * 365 * DAY) return d.getUTCFullYear() + "-" + p2(d.getUTCMonth() + 1);
-    if (span > 4 * DAY) return ymd(d);
+    if (span > 20 * DAY) return ymd(d);
     return p2(d.getUTCMonth() + 1) + "-" + p2(d.getUTCDate()) + " " + hm(d);
   }
   function fmt(v, dec) {
@@ -654,7 +671,7 @@ const JS: &str = r##"
     if (!(span > 0)) return { v: [lo], dec: 2 };
     var raw = span / n, mag = Math.pow(10, Math.floor(Math.log10(raw))), r = raw / mag;
     var step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag, v = [];
-    for (var x = Math.ceil(lo / step) * step; x <= hi + step * 1e-9; x += step) v.push(x);
+    for (var j = Math.ceil(lo / step); j * step <= hi + step * 1e-9; j++) v.push(j === 0 ? 0 : j * step);
     return { v: v, dec: clamp(-Math.floor(Math.log10(step) + 1e-9), 0, 10) };
   }
   function setup(cv) {
@@ -742,18 +759,29 @@ const JS: &str = r##"
       g.fillRect(x - 0.5, yh, 1, Math.max(1, yl - yh));
       g.fillRect(x - bw / 2, Math.min(yo, yc), bw, Math.max(1, Math.abs(yo - yc)));
     }
-    var sz = clamp(cw * 0.9, 3.5, 7);
-    g.lineWidth = 1; g.strokeStyle = C.edge;
+    // Entries sit outside the candle as TradingView draws them (a long's triangle under
+    // the low, a short's over the high); exits are dots at the fill price, outlined so
+    // that they stand out from a candle of the same colour.
+    var sz = clamp(cw * 0.9, 3, 7), gap = 3;
     for (i = 0; i < S.mk.length; i++) {
       m = S.mk[i];
       if (m.c < a || m.c >= b || m.p === null) continue;
-      var mx = xOf(c, S, m.c), my = yOf(c, lo, hi, m.p);
+      var mx = xOf(c, S, m.c), my = yOf(c, lo, hi, m.p), ty;
       g.fillStyle = MC[m.k] || MC[2];
       g.beginPath();
-      if (m.s === 0) { g.moveTo(mx, my); g.lineTo(mx - sz, my + sz * 1.6); g.lineTo(mx + sz, my + sz * 1.6); }
-      else if (m.s === 1) { g.moveTo(mx, my); g.lineTo(mx - sz, my - sz * 1.6); g.lineTo(mx + sz, my - sz * 1.6); }
-      else g.arc(mx, my, sz * 0.7, 0, 2 * Math.PI);
-      g.closePath(); g.fill(); g.stroke();
+      if (m.s === 0) {
+        ty = (S.l[m.c] === null ? my : Math.max(my, yOf(c, lo, hi, S.l[m.c]))) + gap;
+        g.moveTo(mx, ty); g.lineTo(mx - sz, ty + sz * 1.6); g.lineTo(mx + sz, ty + sz * 1.6);
+        g.strokeStyle = C.edge;
+      } else if (m.s === 1) {
+        ty = (S.h[m.c] === null ? my : Math.min(my, yOf(c, lo, hi, S.h[m.c]))) - gap;
+        g.moveTo(mx, ty); g.lineTo(mx - sz, ty - sz * 1.6); g.lineTo(mx + sz, ty - sz * 1.6);
+        g.strokeStyle = C.edge;
+      } else {
+        g.arc(mx, my, sz * 0.75, 0, 2 * Math.PI);
+        g.strokeStyle = C.ring;
+      }
+      g.closePath(); g.fill(); g.lineWidth = 1; g.stroke();
     }
     var lc = S.c[b - 1];
     if (lc !== null) {
@@ -787,15 +815,17 @@ const JS: &str = r##"
     g.strokeStyle = C.dd; g.lineWidth = 1.2; g.stroke(); g.restore();
     cross(c, S);
   }
-  var NAMES = [["long entry", "short entry", "exit"], ["win", "loss", "open/flat"]];
+  var NAMES = [["long entry", "short entry", "exit"], ["long entries", "short entries", "exits"],
+               ["win", "loss", "open/flat"]];
   var GLYPH = ["\u25b2", "\u25bc", "\u25cf"];
   function info(S) {
     var i = S.hover >= S.a && S.hover < S.b ? S.hover : S.b - 1, pd = S.pd;
-    var s = S.name + "  " + fullTime(S.t[i]) + (S.k > 1 ? " (+" + S.k + " bars)" : "") +
+    var s = S.name + "  " + fullTime(S.t[i]) + (S.k > 1 ? " (" + S.k + " bars)" : "") +
       "  O " + fmt(S.o[i], pd) + "  H " + fmt(S.h[i], pd) + "  L " + fmt(S.l[i], pd) +
       "  C " + fmt(S.c[i], pd) + "   Equity " + fmt(S.eq[i], 2) + "   DD " + fmt(S.dd[i], 2) + "%";
     (S.byC[i] || []).forEach(function (m) {
-      s += "   " + GLYPH[m.s] + " " + m.n + " " + NAMES[0][m.s] + (m.n > 1 ? "s" : "") + " (" + NAMES[1][m.k] + ")";
+      s += "   " + GLYPH[m.s] + " " + m.n + " " + NAMES[m.n > 1 ? 1 : 0][m.s] +
+        (m.n > 1 ? ", first @ " : " @ ") + fmt(m.p, pd) + " (" + NAMES[2][m.k] + ")";
     });
     S.info.textContent = s;
   }
@@ -910,7 +940,11 @@ mod tests {
                 let exit_bar = entry_bar + 2;
                 let profit = (rnd() - 0.45) * 50.0;
                 Trade {
-                    direction: if i % 2 == 0 { Direction::Long } else { Direction::Short },
+                    direction: if i % 2 == 0 {
+                        Direction::Long
+                    } else {
+                        Direction::Short
+                    },
                     entry_bar,
                     entry_time_ms: T0 + entry_bar as i64 * M5,
                     entry_price: r.bars[entry_bar].open,
@@ -924,6 +958,9 @@ mod tests {
                 }
             })
             .collect();
+        r.open_trades[0].entry_bar = n - 1;
+        r.open_trades[0].entry_time_ms = T0 + (n as i64 - 1) * M5;
+        r.open_trades[0].entry_price = r.bars[n - 1].open;
         run
     }
 
@@ -1084,7 +1121,10 @@ mod tests {
         // TC2: every fill is counted once in the merged markers
         let m = v[0]["m"].as_array().expect("markers");
         let fills: f64 = m.iter().skip(4).step_by(5).filter_map(|x| x.as_f64()).sum();
-        assert_eq!(fills, 60_001.0, "30,000 entries + 30,000 exits + 1 open entry");
+        assert_eq!(
+            fills, 60_001.0,
+            "30,000 entries + 30,000 exits + 1 open entry"
+        );
         // TC3: the trade table is truncated to 500 + 500 rows with a note
         assert!(h.contains("Showing the first and the last 500 of 30,000 closed trades"));
         assert!(h.contains("… 29,000 trades not shown …"));

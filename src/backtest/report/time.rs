@@ -130,7 +130,10 @@ impl Cursor<'_> {
                 self.i = end;
                 Ok(d.iter().fold(0, |acc, &c| acc * 10 + u32::from(c - b'0')))
             }
-            _ => Err(format!("expected {n} digits for the {what} at position {}", self.i + 1)),
+            _ => Err(format!(
+                "expected {n} digits for the {what} at position {}",
+                self.i + 1
+            )),
         }
     }
 
@@ -153,7 +156,10 @@ fn check_range(v: u32, lo: u32, hi: u32, what: &str) -> Result<(), String> {
 }
 
 fn parse_datetime(t: &str) -> Result<i64, String> {
-    let mut c = Cursor { b: t.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        b: t.as_bytes(),
+        i: 0,
+    };
     let y = c.digits(4, "year")?;
     c.expect(b'-', "'-' after the year")?;
     let mo = c.digits(2, "month")?;
@@ -170,7 +176,12 @@ fn parse_datetime(t: &str) -> Result<i64, String> {
     }
     match c.peek() {
         Some(b'T') | Some(b't') | Some(b' ') => c.i += 1,
-        _ => return Err(format!("expected 'T' or a space after the date at position {}", c.i + 1)),
+        _ => {
+            return Err(format!(
+                "expected 'T' or a space after the date at position {}",
+                c.i + 1
+            ))
+        }
     }
     let hh = c.digits(2, "hour")?;
     c.expect(b':', "':' after the hour")?;
