@@ -1,7 +1,8 @@
 //! The "Performance Summary" table of TradingView's strategy tester, as text.
 //!
-//! The rows are computed once ([`SummaryTable`]) and rendered both as the plain-text table
-//! the CLI prints and as the HTML table of the report, so that the two never disagree.
+//! The rows are computed once (a private `SummaryTable`) and rendered both as the
+//! plain-text table the CLI prints and as the HTML table of the report, so that the two
+//! never disagree.
 //!
 //! Percentages: net profit, gross profit, gross loss, buy & hold return and open P&L are
 //! shown as a percentage of the initial capital; max drawdown as a percentage of the
