@@ -2,6 +2,8 @@
 //! TradingView-compatible broker emulator, then computes statistics and writes reports.
 //! Nothing here runs on the live engine's hot threads.
 
+pub mod progress;
+pub mod report;
 pub mod result;
 pub mod runner;
 
