@@ -107,7 +107,7 @@ fn max_drawdown(initial_capital: f64, equity: &[f64]) -> (f64, f64) {
     let mut peak = initial_capital;
     let (mut dd, mut dd_pct) = (0.0, 0.0);
     for &e in equity.iter().filter(|e| e.is_finite()) {
-        if !(peak >= e) {
+        if e > peak || peak.is_nan() {
             // Also replaces a NaN initial capital.
             peak = e;
         }
@@ -255,7 +255,10 @@ mod tests {
             trade(-5.0, 1.0, 6, 10),
         ];
         let s = compute(1000.0, &trades, 7.0, &[], &[], 100.0, 120.0);
-        assert_eq!((s.total_trades, s.winning_trades, s.losing_trades), (5, 2, 2));
+        assert_eq!(
+            (s.total_trades, s.winning_trades, s.losing_trades),
+            (5, 2, 2)
+        );
         for (n, (got, want)) in [
             (s.net_profit, 15.0),
             (s.gross_profit, 40.0),
@@ -296,7 +299,12 @@ mod tests {
         let cases: &[(f64, &[f64], f64, f64)] = &[
             // TC0: peak 1200, trough 900: 300, 300/1200 = 0.25; the later fall from 1300
             // to 1100 (200) is smaller.
-            (1000.0, &[1100.0, 1200.0, 900.0, 1300.0, 1100.0], 300.0, 0.25),
+            (
+                1000.0,
+                &[1100.0, 1200.0, 900.0, 1300.0, 1100.0],
+                300.0,
+                0.25,
+            ),
             // TC1: falls straight from the initial capital: 1000 -> 800 = 200, 0.2
             (1000.0, &[950.0, 800.0, 850.0], 200.0, 0.2),
             // TC2: only rises: 0
@@ -307,7 +315,11 @@ mod tests {
         for (n, &(init, eq, dd, pct)) in cases.iter().enumerate() {
             let s = compute(init, &[], 0.0, eq, &vec![0; eq.len()], 1.0, 1.0);
             assert!(close(s.max_drawdown, dd), "TC{n}: dd {}", s.max_drawdown);
-            assert!(close(s.max_drawdown_pct, pct), "TC{n}: pct {}", s.max_drawdown_pct);
+            assert!(
+                close(s.max_drawdown_pct, pct),
+                "TC{n}: pct {}",
+                s.max_drawdown_pct
+            );
             assert_eq!(s.bars, eq.len(), "TC{n}");
         }
     }
@@ -327,7 +339,15 @@ mod tests {
         assert!((s.sortino - 1.620306).abs() < 1e-5, "sortino {}", s.sortino);
 
         // TC1: one month only: both NaN.
-        let s = compute(1000.0, &[], 0.0, &[1010.0, 1020.0], &[JAN, JAN + DAY], 1.0, 1.0);
+        let s = compute(
+            1000.0,
+            &[],
+            0.0,
+            &[1010.0, 1020.0],
+            &[JAN, JAN + DAY],
+            1.0,
+            1.0,
+        );
         assert!(s.sharpe.is_nan() && s.sortino.is_nan());
 
         // TC2: two months, no losing month (+10%, +10%): Sharpe has sd 0 -> NaN,
@@ -340,6 +360,10 @@ mod tests {
         // -> Sortino -0.0231839.
         let s = compute(1000.0, &[], 0.0, &[1100.0, 990.0], &[JAN, FEB], 1.0, 1.0);
         assert!((s.sharpe + 0.0166667).abs() < 1e-6, "sharpe {}", s.sharpe);
-        assert!((s.sortino + 0.0231839).abs() < 1e-6, "sortino {}", s.sortino);
+        assert!(
+            (s.sortino + 0.0231839).abs() < 1e-6,
+            "sortino {}",
+            s.sortino
+        );
     }
 }

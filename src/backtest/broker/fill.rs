@@ -179,7 +179,15 @@ impl Broker {
                 } else {
                     reach_up(cur, end, limit)
                 };
-                consider(&mut best, cur, Event::Fill { idx: i, slip: false }, t);
+                consider(
+                    &mut best,
+                    cur,
+                    Event::Fill {
+                        idx: i,
+                        slip: false,
+                    },
+                    t,
+                );
             } else if stop.is_finite() {
                 let t = if buy {
                     reach_up(cur, end, stop)

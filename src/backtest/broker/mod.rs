@@ -313,8 +313,7 @@ impl Broker {
         bar: &Bar,
         valid: bool,
     ) {
-        let equity =
-            self.initial_capital + self.book.net_profit + self.open_profit(self.mark(bar));
+        let equity = self.initial_capital + self.book.net_profit + self.open_profit(self.mark(bar));
         let Some(qty) = self.sizing.qty(qty, equity, bar.close) else {
             return;
         };
@@ -385,7 +384,7 @@ impl Broker {
             let existing = self
                 .brackets
                 .iter_mut()
-                .find(|b| b.entry_uid == e.uid && b.from_spec(&spec));
+                .find(|b| b.entry_uid == e.uid && b.belongs_to(&spec));
             match existing {
                 Some(b) => {
                     if !b.done {
@@ -587,7 +586,7 @@ impl Broker {
     fn prune_specs(&mut self) {
         let brackets = &self.brackets;
         self.specs
-            .retain(|s| !s.armed || brackets.iter().any(|b| b.from_spec(s)));
+            .retain(|s| !s.armed || brackets.iter().any(|b| b.belongs_to(s)));
     }
 }
 

@@ -31,7 +31,11 @@ pub(crate) enum Pending {
     },
     /// `strategy.close(id, qty, qty_percent)`: market; the quantity is resolved at fill
     /// time against what is open then.
-    Close { id: StrId, qty: f64, qty_percent: f64 },
+    Close {
+        id: StrId,
+        qty: f64,
+        qty_percent: f64,
+    },
     /// `strategy.close_all()`: market.
     CloseAll,
 }
@@ -235,7 +239,11 @@ impl Bracket {
             finite_or_nan(p + s * spec.trail_points * mintick)
         };
         let off = spec.trail_offset * mintick;
-        let off = if off.is_finite() { off.max(0.0) } else { f64::NAN };
+        let off = if off.is_finite() {
+            off.max(0.0)
+        } else {
+            f64::NAN
+        };
         if act.is_finite() && off.is_finite() {
             self.trail_act = act;
             self.trail_off = off;
@@ -258,7 +266,7 @@ impl Bracket {
 
     /// True when this bracket came from `spec`.
     #[inline]
-    pub(crate) fn from_spec(&self, spec: &ExitSpec) -> bool {
+    pub(crate) fn belongs_to(&self, spec: &ExitSpec) -> bool {
         self.exit_id == spec.id && self.from_entry == spec.from_entry
     }
 }

@@ -104,10 +104,7 @@ impl Book {
 
     /// Signed size: positive long, negative short.
     pub(crate) fn signed_size(&self) -> f64 {
-        self.entries
-            .iter()
-            .map(|e| sign(e.direction) * e.qty)
-            .sum()
+        self.entries.iter().map(|e| sign(e.direction) * e.qty).sum()
     }
 
     /// Number of open entries in `direction`.

@@ -49,7 +49,11 @@ impl Commission {
     /// From the declaration. A negative or non-finite `commission_value` is taken as 0
     /// (no commission) rather than paying the trader or poisoning equity with `NaN`.
     pub(crate) fn new(kind: CommissionType, value: f64) -> Commission {
-        let value = if value.is_finite() && value > 0.0 { value } else { 0.0 };
+        let value = if value.is_finite() && value > 0.0 {
+            value
+        } else {
+            0.0
+        };
         Commission { kind, value }
     }
 
@@ -69,17 +73,26 @@ impl Commission {
 mod tests {
     use super::*;
 
+    /// (kind, value, explicit qty, equity, price, expected qty)
+    type SizingCase = (QtyType, f64, f64, f64, f64, Option<f64>);
+
     #[test]
     fn sizing_table() {
         let nan = f64::NAN;
-        // (kind, value, explicit, equity, price, expected)
-        let cases: &[(QtyType, f64, f64, f64, f64, Option<f64>)] = &[
+        let cases: &[SizingCase] = &[
             // TC0: fixed default
             (QtyType::Fixed, 2.0, nan, 1000.0, 10.0, Some(2.0)),
             // TC1: explicit qty wins over any default
             (QtyType::Cash, 100.0, 3.0, 1000.0, 10.0, Some(3.0)),
             // TC2: percent of equity: 1000 * 50 / 100 / 10 = 50
-            (QtyType::PercentOfEquity, 50.0, nan, 1000.0, 10.0, Some(50.0)),
+            (
+                QtyType::PercentOfEquity,
+                50.0,
+                nan,
+                1000.0,
+                10.0,
+                Some(50.0),
+            ),
             // TC3: cash: 100 / 8 = 12.5
             (QtyType::Cash, 100.0, nan, 1000.0, 8.0, Some(12.5)),
             // TC4: negative explicit qty is ignored
