@@ -824,6 +824,54 @@ fn cases() -> Vec<Case> {
             ],
             &[(S, Short, 1.0, 1, 10.0, 0.0)],
         ),
+        // TC45: an exit dies with the entry it protected: X (stop 9) is armed on L;
+        // close(L) fills at 12 on bar 2 (profit 2) and removes X; the new L filled at 12
+        // on bar 3 is not protected, so bar 3's fall to 5 closes nothing.
+        case(
+            st(),
+            1.0,
+            &[
+                B0,
+                [10.0, 10.5, 9.5, 10.0],
+                [12.0, 12.5, 11.5, 12.0],
+                [12.0, 12.0, 5.0, 6.0],
+            ],
+            &[
+                (0, entry(L, Long, N)),
+                (0, exit(X, Some(L), N, N, N, N, N, 9.0)),
+                (1, close(L, N, N, false)),
+                (2, entry(L, Long, N)),
+            ],
+            &[(L, L, Long, 1.0, 1, 10.0, 2, 12.0, 2.0, 0.0)],
+            &[(L, Long, 1.0, 3, 12.0, 0.0)],
+        ),
+        // TC46: an exit placed while flat waits for the next entry: X (no from_entry,
+        // loss 1 tick) on bar 0; L fills at 10 on bar 2 and arms stop 9; bar 2 O→H→L
+        // (0.5 < 2) falls to 8: fills 9, profit -1.
+        case(
+            st(),
+            1.0,
+            &[B0, B0, [10.0, 10.5, 8.0, 9.0]],
+            &[
+                (0, exit(X, None, N, N, N, N, 1.0, N)),
+                (1, entry(L, Long, N)),
+            ],
+            &[(L, X, Long, 1.0, 2, 10.0, 2, 9.0, -1.0, 0.0)],
+            &[],
+        ),
+        // TC47: path tie (|12 - 10| = |8 - 10|): high first, the take-profit 12 fills
+        // before the stop 8: profit 2.
+        case(
+            st(),
+            1.0,
+            &[B0, [10.0, 12.0, 8.0, 10.0]],
+            &[
+                (0, entry(L, Long, N)),
+                (0, exit(X, Some(L), N, N, N, 12.0, N, 8.0)),
+            ],
+            &[(L, X, Long, 1.0, 1, 10.0, 1, 12.0, 2.0, 0.0)],
+            &[],
+        ),
     ]
 }
 
