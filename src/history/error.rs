@@ -75,12 +75,21 @@ impl fmt::Display for Field {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
-    /// The file could not be read or decompressed.
+    /// The file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS or the gzip decoder said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file starts like gzip but does not decompress.
+    #[error("cannot decompress {} (gzip): {source}", path.display())]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// What the gzip decoder said.
         #[source]
         source: std::io::Error,
     },
@@ -272,16 +281,17 @@ pub enum HistoryError {
         /// What was expected.
         msg: &'static str,
     },
-    /// The feather file uses IPC buffer compression, which this build does not decode.
+    /// The feather file uses a buffer compression other than LZ4_FRAME.
     #[error(
-        "{}: the feather file is compressed ({codec}); compression is not supported: re-save it \
-         uncompressed (pyarrow.feather.write_feather(df, path, compression=\"uncompressed\"))",
+        "{}: the feather file is compressed with {codec}, which is not supported (LZ4_FRAME and \
+         uncompressed files are): re-save it with pyarrow.feather.write_feather(df, path, \
+         compression=\"lz4\")",
         path.display()
     )]
     CompressedFeather {
         /// The file.
         path: PathBuf,
-        /// The codec named in the file (`LZ4_FRAME`, `ZSTD`).
+        /// The codec named in the file (`ZSTD`).
         codec: String,
     },
     /// The file is not an Arrow IPC file (or is damaged).

@@ -191,7 +191,8 @@ mod tests {
 
     #[test]
     fn variants_load() {
-        let cases: Vec<(String, usize, f64)> = vec![
+        let cases: Vec<(String, usize, f64)> =
+            vec![
             // TC0: compact, as freqtrade writes.
             (format!("[{R1},{R2}]"), 2, 0.01),
             // TC1: pretty-printed with whitespace everywhere.
@@ -240,7 +241,10 @@ mod tests {
                 "t/x.json: row 1: expected 6 values, found 7",
             ),
             // TC2: empty row.
-            ("[[]]".to_owned(), "t/x.json: row 1: expected 6 values, found 0"),
+            (
+                "[[]]".to_owned(),
+                "t/x.json: row 1: expected 6 values, found 0",
+            ),
             // TC3: a string price.
             (
                 "[[1,\"1.0\",1,1,1,1]]".to_owned(),

@@ -13,6 +13,7 @@ pub mod binance_csv;
 pub mod error;
 pub mod feather;
 pub mod freqtrade_json;
+mod lz4;
 pub mod mintick;
 pub mod name;
 pub mod series;
@@ -102,11 +103,10 @@ pub fn load(
 /// The file's bytes, gunzipped when they start with the gzip magic (`1f 8b`), whatever
 /// the name says. Multi-member gzip files are read to the end.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, HistoryError> {
-    let io_err = |source| HistoryError::Io {
+    let raw = std::fs::read(path).map_err(|source| HistoryError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let raw = std::fs::read(path).map_err(io_err)?;
+    })?;
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
@@ -122,6 +122,9 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, HistoryError> {
     let mut out = Vec::with_capacity(hint);
     flate2::read::MultiGzDecoder::new(&raw[..])
         .read_to_end(&mut out)
-        .map_err(io_err)?;
+        .map_err(|source| HistoryError::Gzip {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(out)
 }

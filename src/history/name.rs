@@ -130,7 +130,11 @@ mod tests {
             // TC2: Binance monthly file.
             ("BTCUSDT-1m-2024-01.csv", Some("BTCUSDT"), Some("1m")),
             // TC3: Binance daily file, gzip.
-            ("x/BTCUSDT-1m-2024-01-15.csv.gz", Some("BTCUSDT"), Some("1m")),
+            (
+                "x/BTCUSDT-1m-2024-01-15.csv.gz",
+                Some("BTCUSDT"),
+                Some("1m"),
+            ),
             // TC4: month interval keeps its capital M.
             ("ETHUSDT-1M-2024.csv", Some("ETHUSDT"), Some("1M")),
             // TC5: no convention: nothing guessed.
@@ -165,16 +169,20 @@ mod tests {
             // TC5: unknown.
             (
                 "a.txt",
-                Err("a.txt: unsupported kline file; supported formats are Binance kline CSV \
+                Err(
+                    "a.txt: unsupported kline file; supported formats are Binance kline CSV \
                      (.csv, .csv.gz), freqtrade JSON (.json, .json.gz) and freqtrade feather \
-                     (.feather)"),
+                     (.feather)",
+                ),
             ),
             // TC6: Binance zip gets advice.
             (
                 "BTCUSDT-1m-2024-01.zip",
-                Err("BTCUSDT-1m-2024-01.zip: unsupported kline file; supported formats are \
+                Err(
+                    "BTCUSDT-1m-2024-01.zip: unsupported kline file; supported formats are \
                      Binance kline CSV (.csv, .csv.gz), freqtrade JSON (.json, .json.gz) and \
-                     freqtrade feather (.feather); unzip Binance's .zip download first"),
+                     freqtrade feather (.feather); unzip Binance's .zip download first",
+                ),
             ),
         ];
         for (i, (path, want)) in cases.iter().enumerate() {

@@ -117,13 +117,18 @@ mod tests {
         const FEB_2024: i64 = 1_706_745_600_000;
         const MAR_2024: i64 = 1_709_251_200_000;
         const APR_2024: i64 = 1_711_929_600_000;
-        let cases: &[(&str, &[i64], &[(usize, i64)])] = &[
+        type Case<'a> = (&'a str, &'a [i64], &'a [(usize, i64)]);
+        let cases: &[Case] = &[
             // TC0: contiguous minutes.
             ("1m", &[0, M, 2 * M], &[]),
             // TC1: 81 minutes between two bars: 80 missing.
             ("1m", &[0, M, 82 * M, 83 * M], &[(2, 80 * M)]),
             // TC2: two gaps.
-            ("5m", &[0, 10 * M, 15 * M, 30 * M], &[(1, 5 * M), (3, 10 * M)]),
+            (
+                "5m",
+                &[0, 10 * M, 15 * M, 30 * M],
+                &[(1, 5 * M), (3, 10 * M)],
+            ),
             // TC3: calendar months of 31 and 29 days are contiguous.
             ("1M", &[JAN_2024, FEB_2024, MAR_2024], &[]),
             // TC4: a missing month (March) is a gap of 31 days.
@@ -152,7 +157,11 @@ mod tests {
             (&[0, M, 3 * M], Some("1m")),
         ];
         for (i, (times, want)) in cases.iter().enumerate() {
-            assert_eq!(infer_timeframe(&bars_at(times)).map(|t| t.as_str()), *want, "TC{i}");
+            assert_eq!(
+                infer_timeframe(&bars_at(times)).map(|t| t.as_str()),
+                *want,
+                "TC{i}"
+            );
         }
     }
 

@@ -152,7 +152,11 @@ fn bundled_files_load() {
         let path = data(e.file);
         let started = Instant::now();
         let s = load(&path, None, None).unwrap_or_else(|err| panic!("TC{i}: {err}"));
-        eprintln!("TC{i}: {} loaded in {:?} (debug build)", e.file, started.elapsed());
+        eprintln!(
+            "TC{i}: {} loaded in {:?} (debug build)",
+            e.file,
+            started.elapsed()
+        );
         assert_eq!(s.bars.len(), e.rows, "TC{i}");
         assert_eq!(s.symbol, e.symbol, "TC{i}");
         assert_eq!(s.timeframe.as_str(), e.timeframe, "TC{i}");
@@ -239,18 +243,29 @@ fn csv_fixture_matches_the_json_it_came_from() {
 #[test]
 fn arguments_win_over_the_name_and_spacing_is_inferred() {
     let text = std::fs::read(data("BTCUSDT-1h-2023-04.csv")).unwrap();
-    let cases: &[(&str, Option<&str>, Option<&str>, &str, &str)] = &[
+    type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, &'a str);
+    let cases: &[Case] = &[
         // TC0: no name hints: symbol given, timeframe inferred from spacing.
         ("klines.csv", Some("btc/usdt"), None, "BTCUSDT", "1h"),
         // TC1: name hints overridden by arguments (Pine spelling of 1h).
-        ("ETHUSDT-1m-2023-04.csv", Some("BTCUSDT"), Some("60"), "BTCUSDT", "1h"),
+        (
+            "ETHUSDT-1m-2023-04.csv",
+            Some("BTCUSDT"),
+            Some("60"),
+            "BTCUSDT",
+            "1h",
+        ),
         // TC2: name gives the symbol, spacing the timeframe.
         ("BTCUSDT.csv", None, None, "BTCUSDT", "1h"),
     ];
     for (i, (name, sym, tf, want_sym, want_tf)) in cases.iter().enumerate() {
         let path = temp_file("args", name, &text);
         let s = load(&path, *sym, *tf).unwrap_or_else(|e| panic!("TC{i}: {e}"));
-        assert_eq!((s.symbol.as_str(), s.timeframe.as_str()), (*want_sym, *want_tf), "TC{i}");
+        assert_eq!(
+            (s.symbol.as_str(), s.timeframe.as_str()),
+            (*want_sym, *want_tf),
+            "TC{i}"
+        );
     }
 }
 
@@ -318,7 +333,12 @@ fn load_errors() {
                 .into(),
         ),
         // TC5: header only.
-        (&empty, None, None, format!("{}: no bars in the file", d(&empty))),
+        (
+            &empty,
+            None,
+            None,
+            format!("{}: no bars in the file", d(&empty)),
+        ),
         // TC6: the name says 1d but the bars are hourly.
         (
             &fixture_path,
@@ -335,14 +355,20 @@ fn load_errors() {
             &missing,
             None,
             None,
-            format!("cannot read {}: No such file or directory (os error 2)", d(&missing)),
+            format!(
+                "cannot read {}: No such file or directory (os error 2)",
+                d(&missing)
+            ),
         ),
         // TC8: gzip magic but a broken stream.
         (
             &broken_gz,
             None,
             None,
-            format!("cannot read {}: failed to fill whole buffer", d(&broken_gz)),
+            format!(
+                "cannot decompress {} (gzip): unexpected end of file",
+                d(&broken_gz)
+            ),
         ),
     ];
     for (i, (path, sym, tf, want)) in cases.iter().enumerate() {
@@ -372,7 +398,9 @@ fn feather_bytes(
         for rows in batches {
             let times: Vec<i64> = rows.iter().map(|r| r.0).collect();
             let date: ArrayRef = match unit {
-                TimeUnit::Second => Arc::new(TimestampSecondArray::from(times).with_timezone("UTC")),
+                TimeUnit::Second => {
+                    Arc::new(TimestampSecondArray::from(times).with_timezone("UTC"))
+                }
                 TimeUnit::Millisecond => {
                     Arc::new(TimestampMillisecondArray::from(times).with_timezone("UTC"))
                 }
@@ -421,8 +449,8 @@ fn feather_units_and_batches() {
             &[&[row(t0, *scale), row(t1, *scale)], &[row(t2, *scale)]],
             None,
         );
-        let parsed = feather::parse(Path::new("x.feather"), &bytes)
-            .unwrap_or_else(|e| panic!("TC{i}: {e}"));
+        let parsed =
+            feather::parse(Path::new("x.feather"), &bytes).unwrap_or_else(|e| panic!("TC{i}: {e}"));
         let times: Vec<i64> = parsed.bars.iter().map(|b| b.time_ms).collect();
         assert_eq!(times, [T0_MS, T0_MS + HOUR, T0_MS + 2 * HOUR], "TC{i}");
         assert_eq!(parsed.bars[2].open, 28400.07, "TC{i}");
@@ -439,18 +467,18 @@ fn feather_errors() {
         Ok(_) => "parsed".to_owned(),
         Err(e) => e.to_string(),
     };
-    // TC0: compressed buffers (an empty LZ4 batch: this build cannot compress data, but the
-    // batch header still records the codec, which is what the reader checks).
-    let lz4 = feather_bytes(
+    // TC0: ZSTD buffers (an empty batch: this build cannot compress data, but the batch
+    // header still records the codec, which is what the reader checks).
+    let zstd = feather_bytes(
         TimeUnit::Millisecond,
         &[&[]],
-        Some(arrow_ipc::CompressionType::LZ4_FRAME),
+        Some(arrow_ipc::CompressionType::ZSTD),
     );
     assert_eq!(
-        run(&lz4),
-        "t/x.feather: the feather file is compressed (LZ4_FRAME); compression is not \
-         supported: re-save it uncompressed (pyarrow.feather.write_feather(df, path, \
-         compression=\"uncompressed\"))",
+        run(&zstd),
+        "t/x.feather: the feather file is compressed with ZSTD, which is not supported \
+         (LZ4_FRAME and uncompressed files are): re-save it with \
+         pyarrow.feather.write_feather(df, path, compression=\"lz4\")",
         "TC0"
     );
     // TC1: rows out of order across a batch boundary name the global row.
@@ -511,7 +539,11 @@ fn feather_errors() {
     );
     // TC7: a missing column.
     let schema = Arc::new(Schema::new(vec![
-        ArrowField::new("date", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        ArrowField::new(
+            "date",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         ArrowField::new("open", DataType::Float64, false),
     ]));
     let batch = RecordBatch::try_new(
@@ -580,5 +612,35 @@ fn feather_errors() {
         Arc::new(Float64Array::from(vec![1.0, 1.0])),
         vec![Some(1.0), None],
     );
-    assert_eq!(run(&null_open), "t/x.feather: row 2: open price is null", "TC9");
+    assert_eq!(
+        run(&null_open),
+        "t/x.feather: row 2: open price is null",
+        "TC9"
+    );
+}
+
+#[test]
+fn lz4_path_and_arrow_reader_agree() {
+    // The bundled feather files are LZ4-compressed and go through the crate's own LZ4
+    // batch decoder; re-written uncompressed (in three batches, ns timestamps as pandas
+    // writes them) they go through arrow-ipc's FileReader. Both must give the same bars.
+    let path = data("ETH_USDT-1h.feather");
+    let raw = std::fs::read(&path).unwrap();
+    let lz4 = feather::parse(&path, &raw).unwrap();
+    let rows: Vec<(i64, [f64; 5])> = lz4
+        .bars
+        .iter()
+        .map(|b| {
+            (
+                b.time_ms * 1_000_000,
+                [b.open, b.high, b.low, b.close, b.volume],
+            )
+        })
+        .collect();
+    let (a, rest) = rows.split_at(1000);
+    let (b, c) = rest.split_at(5000);
+    let plain = feather_bytes(TimeUnit::Nanosecond, &[a, b, c], None);
+    let arrow = feather::parse(Path::new("plain.feather"), &plain).unwrap();
+    assert_eq!(arrow.bars.len(), 8996);
+    assert_eq!(arrow, lz4);
 }

@@ -83,7 +83,8 @@ impl Timeframe {
     /// The timeframe whose bars are `spacing_ms` apart, if any: an exact fixed length, or
     /// `1M` for 28 to 31 days.
     pub fn from_spacing_ms(spacing_ms: i64) -> Option<Timeframe> {
-        if let Some(tf) = Timeframe::all().find(|tf| !tf.is_calendar_month() && tf.ms() == spacing_ms)
+        if let Some(tf) =
+            Timeframe::all().find(|tf| !tf.is_calendar_month() && tf.ms() == spacing_ms)
         {
             return Some(tf);
         }
@@ -148,7 +149,8 @@ mod tests {
 
     #[test]
     fn parse_table() {
-        let cases: &[(&str, Option<(&str, i64, &str)>)] = &[
+        type Want = Option<(&'static str, i64, &'static str)>;
+        let cases: &[(&str, Want)] = &[
             // TC0: a minute.
             ("1m", Some(("1m", 60_000, "1"))),
             // TC1: five minutes.
@@ -183,7 +185,11 @@ mod tests {
             match want {
                 Some((s, ms, pine)) => {
                     let tf = got.unwrap_or_else(|e| panic!("TC{i}: {e}"));
-                    assert_eq!((tf.as_str(), tf.ms(), tf.pine_period()), (*s, *ms, *pine), "TC{i}");
+                    assert_eq!(
+                        (tf.as_str(), tf.ms(), tf.pine_period()),
+                        (*s, *ms, *pine),
+                        "TC{i}"
+                    );
                     assert_eq!(tf.to_string(), *s, "TC{i}");
                 }
                 None => assert!(got.is_err(), "TC{i}: {got:?}"),
@@ -231,7 +237,11 @@ mod tests {
             (0, None),
         ];
         for (i, (ms, want)) in cases.iter().enumerate() {
-            assert_eq!(Timeframe::from_spacing_ms(*ms).map(|t| t.as_str()), *want, "TC{i}");
+            assert_eq!(
+                Timeframe::from_spacing_ms(*ms).map(|t| t.as_str()),
+                *want,
+                "TC{i}"
+            );
         }
         let month: Timeframe = "1M".parse().unwrap();
         // 2024-02-01 -> 2024-03-01 (29 days).

@@ -41,8 +41,12 @@ pub struct Duration(pub i64);
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0;
-        for (unit_ms, suffix) in [(MS_PER_DAY, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")]
-        {
+        for (unit_ms, suffix) in [
+            (MS_PER_DAY, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+        ] {
             if ms != 0 && ms % unit_ms == 0 {
                 return write!(f, "{}{suffix}", ms / unit_ms);
             }
