@@ -15,11 +15,16 @@ use pinewire::history;
 use pinewire::pine::ta::{Sma, Stdev};
 use pinewire::pine::{compile, Bar, SourceFile, StrategyView, Vm};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/binance/BTC_USDT-5m.feather");
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/binance/BTC_USDT-5m.feather"
+);
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pine/examples");
 
 fn bars() -> Vec<Bar> {
-    history::load(Path::new(DATA), None, None).expect("bundled data").bars
+    history::load(Path::new(DATA), None, None)
+        .expect("bundled data")
+        .bars
 }
 
 fn program(name: &str) -> pinewire::pine::Program {

@@ -118,10 +118,18 @@ fn semantics_table() {
     ];
     for (i, (body, want)) in cases.iter().enumerate() {
         let got = run(body, &closes);
-        assert!(same(&got[0], want), "TC{i}: {body}\n got {:?}\nwant {:?}", got[0], want);
+        assert!(
+            same(&got[0], want),
+            "TC{i}: {body}\n got {:?}\nwant {:?}",
+            got[0],
+            want
+        );
     }
     // TC11 second plot: sma of open
-    let got = run("f(src) => ta.sma(src, 2)\nplot(f(close))\nplot(f(open))", &closes);
+    let got = run(
+        "f(src) => ta.sma(src, 2)\nplot(f(close))\nplot(f(open))",
+        &closes,
+    );
     assert!(same(&got[1], &[NA, 10.0, 11.0, 11.5, 13.0]), "{:?}", got[1]);
 }
 
@@ -132,22 +140,42 @@ fn inputs_can_be_overridden() {
     // TC0: the default
     assert!(same(&run(body, &closes)[0], &[NA, 1.5, 2.5, 3.5]));
     // TC1: by variable name
-    assert!(same(&run_with(body, &closes, &[("len", "3")])[0], &[NA, NA, 2.0, 3.0]));
+    assert!(same(
+        &run_with(body, &closes, &[("len", "3")])[0],
+        &[NA, NA, 2.0, 3.0]
+    ));
     // TC2: by title
-    assert!(same(&run_with(body, &closes, &[("Length", "1")])[0], &[1.0, 2.0, 3.0, 4.0]));
+    assert!(same(
+        &run_with(body, &closes, &[("Length", "1")])[0],
+        &[1.0, 2.0, 3.0, 4.0]
+    ));
 }
 
 #[test]
 fn bad_input_overrides_are_errors() {
-    let src = "//@version=5\nindicator(\"t\")\nlen = input.int(2, \"Length\", minval=1)\nplot(len)\n";
+    let src =
+        "//@version=5\nindicator(\"t\")\nlen = input.int(2, \"Length\", minval=1)\nplot(len)\n";
     let program = compile(&SourceFile::new("t.pine", src)).expect("compiles");
-    let set = |k: &str, v: &str| Vm::new(&program, &[(k.to_string(), v.to_string())]).err().map(|e| e.to_string());
+    let set = |k: &str, v: &str| {
+        Vm::new(&program, &[(k.to_string(), v.to_string())])
+            .err()
+            .map(|e| e.to_string())
+    };
     // TC0: unknown input
-    assert_eq!(set("nope", "1").as_deref(), Some("the script has no input named 'nope' (inputs: len)"));
+    assert_eq!(
+        set("nope", "1").as_deref(),
+        Some("the script has no input named 'nope' (inputs: len)")
+    );
     // TC1: not a whole number
-    assert_eq!(set("len", "1.5").as_deref(), Some("input 'len': '1.5' is not a whole number"));
+    assert_eq!(
+        set("len", "1.5").as_deref(),
+        Some("input 'len': '1.5' is not a whole number")
+    );
     // TC2: below minval
-    assert_eq!(set("len", "0").as_deref(), Some("input 'len': 0 is below minval 1"));
+    assert_eq!(
+        set("len", "0").as_deref(),
+        Some("input 'len': 0 is below minval 1")
+    );
 }
 
 #[test]
@@ -184,7 +212,9 @@ fn runtime_errors_name_the_line() {
 
 #[test]
 fn examples_compile() {
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/pine/examples")).expect("examples") {
+    for entry in
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/pine/examples")).expect("examples")
+    {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "pine") {
             let text = std::fs::read_to_string(&path).expect("read");

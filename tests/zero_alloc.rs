@@ -41,7 +41,10 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn vm_allocates_nothing_after_the_first_bar() {
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/binance/BTC_USDT-1h.json.gz");
+    let data = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/binance/BTC_USDT-1h.json.gz"
+    );
     let bars: Vec<Bar> = pinewire::history::load(std::path::Path::new(data), None, None)
         .expect("bundled data")
         .bars;
@@ -53,10 +56,14 @@ fn vm_allocates_nothing_after_the_first_bar() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("read");
-        let program = compile(&SourceFile::new(path.display().to_string(), text)).expect("compiles");
+        let program =
+            compile(&SourceFile::new(path.display().to_string(), text)).expect("compiles");
         let mut vm = Vm::new(&program, &[]).expect("vm");
         // A view that changes, as a broker's would.
-        let mut view = StrategyView { equity: 10_000.0, ..StrategyView::default() };
+        let mut view = StrategyView {
+            equity: 10_000.0,
+            ..StrategyView::default()
+        };
         vm.run_bar(&bars[0], &view).expect("first bar");
         ALLOCS.store(0, Ordering::Relaxed);
         COUNTING.store(true, Ordering::Relaxed);
@@ -69,8 +76,17 @@ fn vm_allocates_nothing_after_the_first_bar() {
         }
         COUNTING.store(false, Ordering::Relaxed);
         let n = ALLOCS.load(Ordering::Relaxed);
-        assert_eq!(n, 0, "{}: {n} allocations after the first bar", path.display());
-        assert!(commands > 0 || !program.settings.is_strategy, "{}: no orders at all", path.display());
+        assert_eq!(
+            n,
+            0,
+            "{}: {n} allocations after the first bar",
+            path.display()
+        );
+        assert!(
+            commands > 0 || !program.settings.is_strategy,
+            "{}: no orders at all",
+            path.display()
+        );
         checked += 1;
     }
     assert!(checked >= 7, "only {checked} examples found");

@@ -107,7 +107,10 @@ pub fn run_symbol(
             .collect(),
     };
     let mut alerts = Vec::new();
-    let mut progress = Progress::new(&series.symbol, if opts.progress { bars.len() as u64 } else { 0 });
+    let mut progress = Progress::new(
+        &series.symbol,
+        if opts.progress { bars.len() as u64 } else { 0 },
+    );
     for (i, bar) in bars.iter().enumerate() {
         broker.on_bar_open(i, bar);
         let view = broker.view(bar);

@@ -36,7 +36,7 @@ pub enum Command {
         dump: bool,
     },
     /// Run a strategy over historical klines and report like TradingView's strategy tester.
-    Backtest(BacktestArgs),
+    Backtest(Box<BacktestArgs>),
 }
 
 /// Arguments of `pinewire backtest`.
@@ -201,8 +201,12 @@ fn backtest(args: &BacktestArgs) -> Result<ExitCode> {
 
 /// `plots.csv` + `BTCUSDT` -> `plots_BTCUSDT.csv`.
 fn per_symbol_path(path: &Path, symbol: &str) -> PathBuf {
-    let stem = path.file_stem().map_or_else(|| "plots".into(), |s| s.to_string_lossy());
-    let ext = path.extension().map_or_else(|| "csv".into(), |s| s.to_string_lossy());
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "plots".into(), |s| s.to_string_lossy());
+    let ext = path
+        .extension()
+        .map_or_else(|| "csv".into(), |s| s.to_string_lossy());
     path.with_file_name(format!("{stem}_{symbol}.{ext}"))
 }
 
@@ -210,8 +214,7 @@ fn write_file(
     path: &Path,
     f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let file =
-        File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = BufWriter::new(file);
     f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
     w.flush()

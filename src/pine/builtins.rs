@@ -413,18 +413,53 @@ pub static FUNCTIONS: &[FnSig] = &[
     f("study", DECL, Ret::Void, Impl::Declaration),
     // inputs
     f("input", INPUT_V4, Ret::Args(1), Impl::Input(Ty::Na)),
-    f("input.int", INPUT_NUM, Ret::Of(Ty::Int), Impl::Input(Ty::Int)),
-    f("input.float", INPUT_NUM, Ret::Of(Ty::Float), Impl::Input(Ty::Float)),
-    f("input.bool", INPUT_OTHER, Ret::Of(Ty::Bool), Impl::Input(Ty::Bool)),
-    f("input.string", INPUT_OTHER, Ret::Of(Ty::Str), Impl::Input(Ty::Str)),
-    f("input.color", INPUT_OTHER, Ret::Of(Ty::Color), Impl::Input(Ty::Color)),
-    f("input.source", INPUT_OTHER, Ret::Of(Ty::Float), Impl::Input(Ty::Float)),
+    f(
+        "input.int",
+        INPUT_NUM,
+        Ret::Of(Ty::Int),
+        Impl::Input(Ty::Int),
+    ),
+    f(
+        "input.float",
+        INPUT_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Input(Ty::Float),
+    ),
+    f(
+        "input.bool",
+        INPUT_OTHER,
+        Ret::Of(Ty::Bool),
+        Impl::Input(Ty::Bool),
+    ),
+    f(
+        "input.string",
+        INPUT_OTHER,
+        Ret::Of(Ty::Str),
+        Impl::Input(Ty::Str),
+    ),
+    f(
+        "input.color",
+        INPUT_OTHER,
+        Ret::Of(Ty::Color),
+        Impl::Input(Ty::Color),
+    ),
+    f(
+        "input.source",
+        INPUT_OTHER,
+        Ret::Of(Ty::Float),
+        Impl::Input(Ty::Float),
+    ),
     // ta
     f("ta.sma", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Sma)),
     f("ta.ema", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Ema)),
     f("ta.rma", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Rma)),
     f("ta.wma", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Wma)),
-    f("ta.vwma", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Vwma)),
+    f(
+        "ta.vwma",
+        SRC_LEN,
+        Ret::Of(Ty::Float),
+        Impl::Ta(TaKind::Vwma),
+    ),
     f("ta.rsi", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Rsi)),
     f(
         "ta.stdev",
@@ -487,8 +522,18 @@ pub static FUNCTIONS: &[FnSig] = &[
         Ret::Of(Ty::Bool),
         Impl::Ta(TaKind::Cross),
     ),
-    f("ta.highest", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Highest)),
-    f("ta.lowest", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Lowest)),
+    f(
+        "ta.highest",
+        SRC_LEN,
+        Ret::Of(Ty::Float),
+        Impl::Ta(TaKind::Highest),
+    ),
+    f(
+        "ta.lowest",
+        SRC_LEN,
+        Ret::Of(Ty::Float),
+        Impl::Ta(TaKind::Lowest),
+    ),
     f(
         "ta.change",
         &[req("source", Float), p("length", SimpleInt, N(1.0))],
@@ -569,16 +614,56 @@ pub static FUNCTIONS: &[FnSig] = &[
         Ret::Of(Ty::Float),
         Impl::Ta(TaKind::Pivotlow),
     ),
-    f("math.sum", SRC_LEN, Ret::Of(Ty::Float), Impl::Ta(TaKind::Sum)),
+    f(
+        "math.sum",
+        SRC_LEN,
+        Ret::Of(Ty::Float),
+        Impl::Ta(TaKind::Sum),
+    ),
     // math
     f("math.abs", ONE_NUM, Ret::Args(1), Impl::Math1(Math1::Abs)),
-    f("math.floor", ONE_NUM, Ret::Of(Ty::Int), Impl::Math1(Math1::Floor)),
-    f("math.ceil", ONE_NUM, Ret::Of(Ty::Int), Impl::Math1(Math1::Ceil)),
-    f("math.sqrt", ONE_NUM, Ret::Of(Ty::Float), Impl::Math1(Math1::Sqrt)),
-    f("math.log", ONE_NUM, Ret::Of(Ty::Float), Impl::Math1(Math1::Log)),
-    f("math.log10", ONE_NUM, Ret::Of(Ty::Float), Impl::Math1(Math1::Log10)),
-    f("math.exp", ONE_NUM, Ret::Of(Ty::Float), Impl::Math1(Math1::Exp)),
-    f("math.sign", ONE_NUM, Ret::Of(Ty::Float), Impl::Math1(Math1::Sign)),
+    f(
+        "math.floor",
+        ONE_NUM,
+        Ret::Of(Ty::Int),
+        Impl::Math1(Math1::Floor),
+    ),
+    f(
+        "math.ceil",
+        ONE_NUM,
+        Ret::Of(Ty::Int),
+        Impl::Math1(Math1::Ceil),
+    ),
+    f(
+        "math.sqrt",
+        ONE_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Math1(Math1::Sqrt),
+    ),
+    f(
+        "math.log",
+        ONE_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Math1(Math1::Log),
+    ),
+    f(
+        "math.log10",
+        ONE_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Math1(Math1::Log10),
+    ),
+    f(
+        "math.exp",
+        ONE_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Math1(Math1::Exp),
+    ),
+    f(
+        "math.sign",
+        ONE_NUM,
+        Ret::Of(Ty::Float),
+        Impl::Math1(Math1::Sign),
+    ),
     f(
         "math.pow",
         &[req("base", Float), req("exponent", Float)],
@@ -642,25 +727,55 @@ pub static FUNCTIONS: &[FnSig] = &[
         Ret::Of(Ty::Color),
         Impl::ColorRgb,
     ),
-    f("int", &[req("x", Float)], Ret::Of(Ty::Int), Impl::Cast(Ty::Int)),
+    f(
+        "int",
+        &[req("x", Float)],
+        Ret::Of(Ty::Int),
+        Impl::Cast(Ty::Int),
+    ),
     f(
         "float",
         &[req("x", Float)],
         Ret::Of(Ty::Float),
         Impl::Cast(Ty::Float),
     ),
-    f("bool", &[req("x", Any)], Ret::Of(Ty::Bool), Impl::Cast(Ty::Bool)),
+    f(
+        "bool",
+        &[req("x", Any)],
+        Ret::Of(Ty::Bool),
+        Impl::Cast(Ty::Bool),
+    ),
     // strategy orders
-    f("strategy.entry", ENTRY, Ret::Void, Impl::Strategy(StratFn::Entry)),
-    f("strategy.order", ENTRY, Ret::Void, Impl::Strategy(StratFn::Order)),
-    f("strategy.close", CLOSE, Ret::Void, Impl::Strategy(StratFn::Close)),
+    f(
+        "strategy.entry",
+        ENTRY,
+        Ret::Void,
+        Impl::Strategy(StratFn::Entry),
+    ),
+    f(
+        "strategy.order",
+        ENTRY,
+        Ret::Void,
+        Impl::Strategy(StratFn::Order),
+    ),
+    f(
+        "strategy.close",
+        CLOSE,
+        Ret::Void,
+        Impl::Strategy(StratFn::Close),
+    ),
     f(
         "strategy.close_all",
         CLOSE_ALL,
         Ret::Void,
         Impl::Strategy(StratFn::CloseAll),
     ),
-    f("strategy.exit", EXIT, Ret::Void, Impl::Strategy(StratFn::Exit)),
+    f(
+        "strategy.exit",
+        EXIT,
+        Ret::Void,
+        Impl::Strategy(StratFn::Exit),
+    ),
     f(
         "strategy.cancel",
         &[req("id", Str), p("when", PTy::Bool, B(true))],
@@ -883,9 +998,7 @@ pub fn constant(name: &str) -> Option<ConstVal> {
         "strategy.cash" => return Some(ConstVal::Str("cash")),
         "strategy.percent_of_equity" => return Some(ConstVal::Str("percent_of_equity")),
         "strategy.commission.percent" => return Some(ConstVal::Str("percent")),
-        "strategy.commission.cash_per_contract" => {
-            return Some(ConstVal::Str("cash_per_contract"))
-        }
+        "strategy.commission.cash_per_contract" => return Some(ConstVal::Str("cash_per_contract")),
         "strategy.commission.cash_per_order" => return Some(ConstVal::Str("cash_per_order")),
         "math.pi" => return num(std::f64::consts::PI, Ty::Float),
         "math.e" => return num(std::f64::consts::E, Ty::Float),
@@ -946,7 +1059,10 @@ mod tests {
             constant("strategy.short"),
             Some(ConstVal::Num(1.0, Ty::Int))
         );
-        assert!(matches!(constant("color.red"), Some(ConstVal::Num(_, Ty::Color))));
+        assert!(matches!(
+            constant("color.red"),
+            Some(ConstVal::Num(_, Ty::Color))
+        ));
         assert!(constant("shape.triangleup").is_some());
         // TC3: unsupported namespaces explain themselves
         assert!(unsupported("request.security").unwrap().contains("request"));

@@ -53,7 +53,9 @@ pub fn compile_script(file: &SourceFile, script: &Script) -> Result<Program> {
 
 fn version_span(file: &SourceFile) -> Span {
     let at = file.text.find("//@version").unwrap_or(0);
-    let end = file.text[at..].find('\n').map_or(file.text.len(), |e| at + e);
+    let end = file.text[at..]
+        .find('\n')
+        .map_or(file.text.len(), |e| at + e);
     Span::new(at, end)
 }
 
@@ -522,10 +524,7 @@ impl<'a> Compiler<'a> {
             DeclMode::Var | DeclMode::Varip => {
                 let flag = self.slot();
                 self.init[flag.0 as usize] = 0.0;
-                Some(self.emit(Op::Once {
-                    flag,
-                    to: Label(0),
-                }))
+                Some(self.emit(Op::Once { flag, to: Label(0) }))
             }
         };
         self.decl_name = Some(name.name.clone());
@@ -544,10 +543,13 @@ impl<'a> Compiler<'a> {
             DeclMode::Plain => ty.q,
             _ => Qual::Series,
         };
-        self.declare(name, Var {
-            slot,
-            ty: Type::new(q, ty.ty),
-        })
+        self.declare(
+            name,
+            Var {
+                slot,
+                ty: Type::new(q, ty.ty),
+            },
+        )
     }
 
     fn decl_type(
@@ -615,7 +617,11 @@ impl<'a> Compiler<'a> {
         let Ty::Tuple(n) = v.ty.ty else {
             return self.err(
                 value.span,
-                format!("expected a tuple of {} values, got {}", names.len(), v.ty.ty),
+                format!(
+                    "expected a tuple of {} values, got {}",
+                    names.len(),
+                    v.ty.ty
+                ),
             );
         };
         if n as usize != names.len() {
@@ -633,10 +639,13 @@ impl<'a> Compiler<'a> {
             }
             let slot = self.slot();
             self.mov(slot, Reg(v.reg.0 + i as u32));
-            self.declare(name, Var {
-                slot,
-                ty: Type::series(Ty::Float),
-            })?;
+            self.declare(
+                name,
+                Var {
+                    slot,
+                    ty: Type::series(Ty::Float),
+                },
+            )?;
         }
         Ok(())
     }
@@ -834,7 +843,7 @@ impl<'a> Compiler<'a> {
             Some(n) if n < 0.0 || n.is_nan() => {
                 self.err(offset.span, "the history offset cannot be negative or na")
             }
-            Some(n) if n == 0.0 => Ok(Val {
+            Some(0.0) => Ok(Val {
                 reg: b.reg,
                 ty,
                 konst: None,
@@ -899,10 +908,7 @@ impl<'a> Compiler<'a> {
         match op {
             UnOp::Plus | UnOp::Neg => {
                 if !v.ty.ty.is_numeric() {
-                    return self.err(
-                        span,
-                        format!("unary '-' needs a number, got {}", v.ty.ty),
-                    );
+                    return self.err(span, format!("unary '-' needs a number, got {}", v.ty.ty));
                 }
                 if op == UnOp::Plus {
                     return Ok(v);
@@ -1231,7 +1237,10 @@ impl<'a> Compiler<'a> {
         let t = self.expr(to)?;
         for (v, e) in [(f, from), (t, to)] {
             if !v.ty.ty.is_numeric() {
-                return self.err(e.span, format!("loop bounds must be numbers, got {}", v.ty.ty));
+                return self.err(
+                    e.span,
+                    format!("loop bounds must be numbers, got {}", v.ty.ty),
+                );
             }
         }
         let i = self.slot();
@@ -1243,7 +1252,10 @@ impl<'a> Compiler<'a> {
             Some(b) => {
                 let s = self.expr(b)?;
                 if !s.ty.ty.is_numeric() {
-                    return self.err(b.span, format!("the loop step must be a number, got {}", s.ty.ty));
+                    return self.err(
+                        b.span,
+                        format!("the loop step must be a number, got {}", s.ty.ty),
+                    );
                 }
                 if s.konst == Some(0.0) {
                     return self.err(b.span, "the loop step cannot be 0");
@@ -1260,12 +1272,18 @@ impl<'a> Compiler<'a> {
                     a: f.reg,
                     b: t.reg,
                 });
-                self.emit(Op::Mov { dst: step, src: minus });
+                self.emit(Op::Mov {
+                    dst: step,
+                    src: minus,
+                });
                 let j = self.emit(Op::JumpIfNot {
                     cond: up,
                     to: Label(0),
                 });
-                self.emit(Op::Mov { dst: step, src: one });
+                self.emit(Op::Mov {
+                    dst: step,
+                    src: one,
+                });
                 let l = self.here();
                 self.patch(j, l);
             }
@@ -1296,10 +1314,13 @@ impl<'a> Compiler<'a> {
         } else {
             Ty::Float
         };
-        let declared = self.declare(var, Var {
-            slot: i,
-            ty: Type::series(int_ty),
-        });
+        let declared = self.declare(
+            var,
+            Var {
+                slot: i,
+                ty: Type::series(int_ty),
+            },
+        );
         let v = declared.and_then(|_| self.block(body, want));
         self.scopes.pop();
         let ctx = self.loops.pop().expect("pushed above");
@@ -1423,12 +1444,12 @@ impl<'a> Compiler<'a> {
                 return self.err(callee.span, format!("'{name}': {why}"));
             }
             if self.lookup(name).is_some() {
-                return self.err(callee.span, format!("'{name}' is a variable, not a function"));
+                return self.err(
+                    callee.span,
+                    format!("'{name}' is a variable, not a function"),
+                );
             }
-            return self.err(
-                callee.span,
-                format!("could not find function '{name}'"),
-            );
+            return self.err(callee.span, format!("could not find function '{name}'"));
         };
         self.builtin_call(sig, callee, args, span).map(Some)
     }
@@ -1495,12 +1516,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Compiles and checks one argument against its parameter type (or its default).
-    fn arg(
-        &mut self,
-        sig: &FnSig,
-        idx: usize,
-        bound: Option<&'a Expr>,
-    ) -> Result<Val> {
+    fn arg(&mut self, sig: &FnSig, idx: usize, bound: Option<&'a Expr>) -> Result<Val> {
         let p = &sig.params[idx];
         let Some(e) = bound else {
             return Ok(match p.d {
@@ -1581,8 +1597,8 @@ impl<'a> Compiler<'a> {
                 ty: Type::series(Ty::Float),
                 konst: None,
             }];
-            for i in 1..sig.params.len() {
-                vals.push(self.arg(sig, i, bound[i])?);
+            for (i, b) in bound.iter().enumerate().skip(1) {
+                vals.push(self.arg(sig, i, *b)?);
             }
             return self.ta_dispatch(sig, &vals, span);
         }
@@ -1591,7 +1607,13 @@ impl<'a> Compiler<'a> {
             Impl::Input(ty) => return self.input_call(sig, ty, &bound, span),
             Impl::Plot => return self.plot_call(sig, &bound, span),
             Impl::Declaration => {
-                return self.err(callee.span, format!("{}(...) must be a statement of its own at the top level", sig.name))
+                return self.err(
+                    callee.span,
+                    format!(
+                        "{}(...) must be a statement of its own at the top level",
+                        sig.name
+                    ),
+                )
             }
             _ => {}
         }
@@ -1672,7 +1694,10 @@ impl<'a> Compiler<'a> {
                     self.const_slot(0.0)
                 } else {
                     if vals[0].ty.ty.unify(vals[1].ty.ty).is_none() {
-                        return self.err(span, "nz(): the replacement must have the type of the source");
+                        return self.err(
+                            span,
+                            "nz(): the replacement must have the type of the source",
+                        );
                     }
                     vals[1].reg
                 };
@@ -1759,7 +1784,11 @@ impl<'a> Compiler<'a> {
                 Ok(out(dst, Ty::Void))
             }
             Impl::AlertCondition => {
-                let msg = if bound[2].is_some() { vals[2].reg } else { vals[1].reg };
+                let msg = if bound[2].is_some() {
+                    vals[2].reg
+                } else {
+                    vals[1].reg
+                };
                 self.emit(Op::AlertIf {
                     cond: vals[0].reg,
                     msg,
@@ -1778,16 +1807,25 @@ impl<'a> Compiler<'a> {
 
     fn variadic(&mut self, sig: &FnSig, callee: &Ident, args: &'a [Arg]) -> Result<Val> {
         if args.len() < 2 {
-            return self.err(callee.span, format!("{} needs at least two arguments", sig.name));
+            return self.err(
+                callee.span,
+                format!("{} needs at least two arguments", sig.name),
+            );
         }
         let mut vals = Vec::new();
         for a in args {
             if let Some(n) = &a.name {
-                return self.err(n.span, format!("{} takes positional arguments only", sig.name));
+                return self.err(
+                    n.span,
+                    format!("{} takes positional arguments only", sig.name),
+                );
             }
             let v = self.expr(&a.value)?;
             if !v.ty.ty.is_numeric() {
-                return self.err(a.value.span, format!("{} needs numbers, got {}", sig.name, v.ty.ty));
+                return self.err(
+                    a.value.span,
+                    format!("{} needs numbers, got {}", sig.name, v.ty.ty),
+                );
             }
             vals.push(v);
         }
@@ -1941,14 +1979,20 @@ impl<'a> Compiler<'a> {
             _ => None,
         };
         if ty == Ty::Float && sig.name == "input.source" && source.is_none() {
-            return self.err(defval.span, "input.source needs a built-in series such as close");
+            return self.err(
+                defval.span,
+                "input.source needs a built-in series such as close",
+            );
         }
         let (value, vty) = if source.is_some() {
             (f64::NAN, Ty::Float)
         } else {
             let v = self.expr(defval)?;
             let Some(k) = v.konst else {
-                return self.err(defval.span, "the default value of an input must be a constant");
+                return self.err(
+                    defval.span,
+                    "the default value of an input must be a constant",
+                );
             };
             let vty = match ty {
                 Ty::Na => v.ty.ty,
@@ -1992,7 +2036,11 @@ impl<'a> Compiler<'a> {
         let slot = self.slot();
         self.init[slot.0 as usize] = value;
         let name = self.decl_name.clone().unwrap_or_default();
-        let title = if title.is_empty() { name.clone() } else { title };
+        let title = if title.is_empty() {
+            name.clone()
+        } else {
+            title
+        };
         self.inputs.push(InputSpec {
             name,
             title,
@@ -2003,7 +2051,11 @@ impl<'a> Compiler<'a> {
             maxval,
             source,
         });
-        let q = if source.is_some() { Qual::Series } else { Qual::Input };
+        let q = if source.is_some() {
+            Qual::Series
+        } else {
+            Qual::Input
+        };
         Ok(Val {
             reg: slot,
             ty: Type::new(q, vty),
@@ -2016,7 +2068,10 @@ impl<'a> Compiler<'a> {
             let e = bound[0].expect("required");
             return self.err(
                 e.span,
-                format!("{} cannot be called in a local scope (if, loop or function)", sig.name),
+                format!(
+                    "{} cannot be called in a local scope (if, loop or function)",
+                    sig.name
+                ),
             );
         }
         let v = self.arg(sig, 0, bound[0])?;
@@ -2024,10 +2079,17 @@ impl<'a> Compiler<'a> {
             Ty::Int | Ty::Float | Ty::Bool | Ty::Color | Ty::Na => {}
             t => {
                 let e = bound[0].expect("required");
-                return self.err(e.span, format!("{} needs a number, bool or color, got {t}", sig.name));
+                return self.err(
+                    e.span,
+                    format!("{} needs a number, bool or color, got {t}", sig.name),
+                );
             }
         }
-        let ti = sig.params.iter().position(|p| p.name == "title").expect("plots have titles");
+        let ti = sig
+            .params
+            .iter()
+            .position(|p| p.name == "title")
+            .expect("plots have titles");
         let mut title = match bound[ti] {
             Some(e) => match self.const_arg(e, "title", sig.name)? {
                 ConstArg::Str(s) => s,
@@ -2070,7 +2132,10 @@ impl<'a> Compiler<'a> {
         if self.inline_stack.iter().any(|f| f == &name.name) {
             return self.err(
                 callee.span,
-                format!("function '{}' calls itself: recursion is not supported in Pine", name.name),
+                format!(
+                    "function '{}' calls itself: recursion is not supported in Pine",
+                    name.name
+                ),
             );
         }
         if self.inline_stack.len() >= MAX_INLINE_DEPTH {
@@ -2085,7 +2150,11 @@ impl<'a> Compiler<'a> {
                     if pos >= params.len() {
                         return self.err(
                             a.value.span,
-                            format!("too many arguments for '{}': it takes {}", name.name, params.len()),
+                            format!(
+                                "too many arguments for '{}': it takes {}",
+                                name.name,
+                                params.len()
+                            ),
                         );
                     }
                     bound[pos] = Some(&a.value);
@@ -2093,7 +2162,10 @@ impl<'a> Compiler<'a> {
                 }
                 Some(n) => {
                     let Some(i) = params.iter().position(|p| p.name.name == n.name) else {
-                        return self.err(n.span, format!("'{}' has no parameter '{}'", name.name, n.name));
+                        return self.err(
+                            n.span,
+                            format!("'{}' has no parameter '{}'", name.name, n.name),
+                        );
                     };
                     bound[i] = Some(&a.value);
                 }
@@ -2117,7 +2189,10 @@ impl<'a> Compiler<'a> {
                 if !v.ty.ty.fits(want_ty) {
                     return self.err(
                         e.span,
-                        format!("argument '{}' of '{}' must be {want_ty}, got {}", p.name.name, name.name, v.ty.ty),
+                        format!(
+                            "argument '{}' of '{}' must be {want_ty}, got {}",
+                            p.name.name, name.name, v.ty.ty
+                        ),
                     );
                 }
             }
@@ -2130,7 +2205,13 @@ impl<'a> Compiler<'a> {
         });
         let mut result = Ok(None);
         for (p, v) in params.iter().zip(&vals) {
-            if let Err(e) = self.declare(&p.name, Var { slot: v.reg, ty: v.ty }) {
+            if let Err(e) = self.declare(
+                &p.name,
+                Var {
+                    slot: v.reg,
+                    ty: v.ty,
+                },
+            ) {
                 result = Err(e);
                 break;
             }
@@ -2173,7 +2254,10 @@ fn positive(v: f64, span: Span, what: &str) -> Result<f64> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(CompileError::new(span, format!("{what} must be greater than zero")))
+        Err(CompileError::new(
+            span,
+            format!("{what} must be greater than zero"),
+        ))
     }
 }
 
@@ -2206,7 +2290,15 @@ pub fn strategy_params(f: StratFn) -> &'static [&'static str] {
 /// Folds an operator on two constants, with the VM's semantics.
 fn fold(op: BinOp, a: f64, b: f64, int: bool) -> f64 {
     let bool_of = |x: f64| x != 0.0 && !x.is_nan();
-    let cmp = |r: bool| if a.is_nan() || b.is_nan() { 0.0 } else if r { 1.0 } else { 0.0 };
+    let cmp = |r: bool| {
+        if a.is_nan() || b.is_nan() {
+            0.0
+        } else if r {
+            1.0
+        } else {
+            0.0
+        }
+    };
     match op {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,

@@ -94,10 +94,7 @@ impl Program {
             self.plots.len()
         );
         for (i, r) in self.rings.iter().enumerate() {
-            out.push_str(&format!(
-                "; ring {i}: r{} x {} bars\n",
-                r.src.0, r.capacity
-            ));
+            out.push_str(&format!("; ring {i}: r{} x {} bars\n", r.src.0, r.capacity));
         }
         for (i, t) in self.ta.iter().enumerate() {
             out.push_str(&format!("; ta {i}: {:?} (line {})\n", t.kind, t.line));

@@ -315,7 +315,9 @@ impl TaState {
                 out = [p, m, adx];
             }
             TaState::Vwap(st) => {
-                out[0] = st.get_or_insert_with(ta::Vwap::new).update(x, volume, time_ms);
+                out[0] = st
+                    .get_or_insert_with(ta::Vwap::new)
+                    .update(x, volume, time_ms);
             }
             TaState::Cum(st) => {
                 out[0] = st.get_or_insert_with(ta::Cum::new).update(x);

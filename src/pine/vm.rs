@@ -277,7 +277,10 @@ impl Vm {
             params: StratParams {
                 entry: param_positions("strategy.entry", strategy_params(StratFn::Entry)),
                 close: param_positions("strategy.close", strategy_params(StratFn::Close)),
-                close_all: param_positions("strategy.close_all", strategy_params(StratFn::CloseAll)),
+                close_all: param_positions(
+                    "strategy.close_all",
+                    strategy_params(StratFn::CloseAll),
+                ),
                 exit: param_positions("strategy.exit", strategy_params(StratFn::Exit)),
             },
         })
@@ -439,7 +442,14 @@ impl Vm {
                 Op::Neg { dst, a } => wr!(dst, -rd!(a)),
                 Op::Not { dst, a } => {
                     let x = rd!(a);
-                    wr!(dst, if x.is_nan() { f64::NAN } else { (x == 0.0) as u8 as f64 })
+                    wr!(
+                        dst,
+                        if x.is_nan() {
+                            f64::NAN
+                        } else {
+                            (x == 0.0) as u8 as f64
+                        }
+                    )
                 }
                 Op::And { dst, a, b } => wr!(dst, (truthy(rd!(a)) && truthy(rd!(b))) as u8 as f64),
                 Op::Or { dst, a, b } => wr!(dst, (truthy(rd!(a)) || truthy(rd!(b))) as u8 as f64),
@@ -510,7 +520,10 @@ impl Vm {
                     let n = rd!(counter) + 1.0;
                     wr!(counter, n);
                     if n > loop_limit as f64 {
-                        return Err(error(pc - 1, RuntimeErrorKind::LoopLimit { limit: loop_limit }));
+                        return Err(error(
+                            pc - 1,
+                            RuntimeErrorKind::LoopLimit { limit: loop_limit },
+                        ));
                     }
                 }
                 Op::Hist { dst, ring, back } => {
@@ -524,14 +537,18 @@ impl Vm {
                     if off.is_nan() {
                         wr!(dst, f64::NAN);
                     } else if off < 0.0 {
-                        return Err(error(pc - 1, RuntimeErrorKind::NegativeHistory {
-                            offset: off,
-                        }));
+                        return Err(error(
+                            pc - 1,
+                            RuntimeErrorKind::NegativeHistory { offset: off },
+                        ));
                     } else if off > r.capacity as f64 {
-                        return Err(error(pc - 1, RuntimeErrorKind::HistoryTooDeep {
-                            offset: off,
-                            max: r.capacity,
-                        }));
+                        return Err(error(
+                            pc - 1,
+                            RuntimeErrorKind::HistoryTooDeep {
+                                offset: off,
+                                max: r.capacity,
+                            },
+                        ));
                     } else {
                         let back = off as usize;
                         let v = if back == 0 {
@@ -622,93 +639,96 @@ impl Vm {
         }
         Ok(())
     }
-
 }
 
 /// Builds the command of a `strategy.*` call from its argument block; `None` when
 /// `when` is false or the id / direction is na.
-fn order_command(params: &StratParams, f: StratFn, at: &dyn Fn(usize) -> f64) -> Option<OrderCommand> {
-        let id = |v: f64| (!v.is_nan()).then_some(StrId(v as u32));
-        let flag = |v: f64| v != 0.0 && !v.is_nan();
-        let dir = |v: f64| match v {
-            x if x == 0.0 => Some(Direction::Long),
-            x if x == 1.0 => Some(Direction::Short),
-            _ => None,
-        };
-        match f {
-            StratFn::Entry | StratFn::Order => {
-                let p = &params.entry;
-                if !flag(at(p[5])) {
-                    return None;
-                }
-                let (id, direction) = (id(at(p[0]))?, dir(at(p[1]))?);
-                let (qty, limit, stop) = (at(p[2]), at(p[3]), at(p[4]));
-                Some(if f == StratFn::Entry {
-                    OrderCommand::Entry {
-                        id,
-                        direction,
-                        qty,
-                        limit,
-                        stop,
-                    }
-                } else {
-                    OrderCommand::Order {
-                        id,
-                        direction,
-                        qty,
-                        limit,
-                        stop,
-                    }
-                })
+fn order_command(
+    params: &StratParams,
+    f: StratFn,
+    at: &dyn Fn(usize) -> f64,
+) -> Option<OrderCommand> {
+    let id = |v: f64| (!v.is_nan()).then_some(StrId(v as u32));
+    let flag = |v: f64| v != 0.0 && !v.is_nan();
+    let dir = |v: f64| match v {
+        0.0 => Some(Direction::Long),
+        1.0 => Some(Direction::Short),
+        _ => None,
+    };
+    match f {
+        StratFn::Entry | StratFn::Order => {
+            let p = &params.entry;
+            if !flag(at(p[5])) {
+                return None;
             }
-            StratFn::Close => {
-                let p = &params.close;
-                if !flag(at(p[4])) {
-                    return None;
+            let (id, direction) = (id(at(p[0]))?, dir(at(p[1]))?);
+            let (qty, limit, stop) = (at(p[2]), at(p[3]), at(p[4]));
+            Some(if f == StratFn::Entry {
+                OrderCommand::Entry {
+                    id,
+                    direction,
+                    qty,
+                    limit,
+                    stop,
                 }
-                Some(OrderCommand::Close {
-                    id: id(at(p[0]))?,
-                    qty: at(p[1]),
-                    qty_percent: at(p[2]),
-                    immediately: flag(at(p[3])),
-                })
-            }
-            StratFn::CloseAll => {
-                let p = &params.close_all;
-                if !flag(at(p[1])) {
-                    return None;
+            } else {
+                OrderCommand::Order {
+                    id,
+                    direction,
+                    qty,
+                    limit,
+                    stop,
                 }
-                Some(OrderCommand::CloseAll {
-                    immediately: flag(at(p[0])),
-                })
-            }
-            StratFn::Exit => {
-                let p = &params.exit;
-                if !flag(at(p[11])) {
-                    return None;
-                }
-                Some(OrderCommand::Exit {
-                    id: id(at(p[0]))?,
-                    from_entry: id(at(p[1])),
-                    qty: at(p[2]),
-                    qty_percent: at(p[3]),
-                    profit: at(p[4]),
-                    limit: at(p[5]),
-                    loss: at(p[6]),
-                    stop: at(p[7]),
-                    trail_price: at(p[8]),
-                    trail_points: at(p[9]),
-                    trail_offset: at(p[10]),
-                })
-            }
-            StratFn::Cancel => {
-                if !flag(at(1)) {
-                    return None;
-                }
-                Some(OrderCommand::Cancel { id: id(at(0))? })
-            }
-            StratFn::CancelAll => flag(at(0)).then_some(OrderCommand::CancelAll),
+            })
         }
+        StratFn::Close => {
+            let p = &params.close;
+            if !flag(at(p[4])) {
+                return None;
+            }
+            Some(OrderCommand::Close {
+                id: id(at(p[0]))?,
+                qty: at(p[1]),
+                qty_percent: at(p[2]),
+                immediately: flag(at(p[3])),
+            })
+        }
+        StratFn::CloseAll => {
+            let p = &params.close_all;
+            if !flag(at(p[1])) {
+                return None;
+            }
+            Some(OrderCommand::CloseAll {
+                immediately: flag(at(p[0])),
+            })
+        }
+        StratFn::Exit => {
+            let p = &params.exit;
+            if !flag(at(p[11])) {
+                return None;
+            }
+            Some(OrderCommand::Exit {
+                id: id(at(p[0]))?,
+                from_entry: id(at(p[1])),
+                qty: at(p[2]),
+                qty_percent: at(p[3]),
+                profit: at(p[4]),
+                limit: at(p[5]),
+                loss: at(p[6]),
+                stop: at(p[7]),
+                trail_price: at(p[8]),
+                trail_points: at(p[9]),
+                trail_offset: at(p[10]),
+            })
+        }
+        StratFn::Cancel => {
+            if !flag(at(1)) {
+                return None;
+            }
+            Some(OrderCommand::Cancel { id: id(at(0))? })
+        }
+        StratFn::CancelAll => flag(at(0)).then_some(OrderCommand::CancelAll),
+    }
 }
 
 /// `str.tostring` of a number: whole numbers without decimals, others with up to 8
