@@ -14,7 +14,7 @@
 //! this crate's arrow-ipc is built without codecs, so for LZ4 files the record batches
 //! are decoded here instead: the footer and batch headers are read with arrow-ipc's
 //! flatbuffer accessors, and only the six needed columns' buffers are decompressed with
-//! [`super::lz4`]. ZSTD-compressed files are refused with an error that says how to
+//! the crate's own LZ4 frame decoder (`history/lz4.rs`). ZSTD-compressed files are refused with an error that says how to
 //! re-save them.
 
 use std::io::Cursor;
@@ -304,12 +304,23 @@ fn parse_lz4(path: &Path, data: &[u8]) -> Result<ParsedBars, HistoryError> {
                 data.get(start..start.checked_add(body)?)
             })
             .ok_or_else(|| arrow_error(path, "a record batch body lies outside the file"))?;
+        let compressed = match batch.compression().map(|c| c.codec()) {
+            None => false,
+            Some(CompressionType::LZ4_FRAME) => true,
+            Some(other) => {
+                return Err(HistoryError::CompressedFeather {
+                    path: path.to_path_buf(),
+                    codec: codec_name(other),
+                })
+            }
+        };
         let rows = usize::try_from(batch.length())
             .map_err(|_| arrow_error(path, "a record batch has a negative length"))?;
         let decoder = BatchBuffers {
             path,
             body,
             batch,
+            compressed,
             rows,
             first_row: bars.len() + 1,
         };
@@ -337,6 +348,8 @@ struct BatchBuffers<'a> {
     path: &'a Path,
     body: &'a [u8],
     batch: arrow_ipc::RecordBatch<'a>,
+    /// False for a batch stored uncompressed in an otherwise LZ4 file.
+    compressed: bool,
     rows: usize,
     first_row: usize,
 }
@@ -357,7 +370,7 @@ impl BatchBuffers<'_> {
             .zip(usize::try_from(b.length()).ok())
             .and_then(|(off, len)| self.body.get(off..off.checked_add(len)?))
             .ok_or_else(|| bad("lies outside the batch body"))?;
-        if raw.is_empty() {
+        if raw.is_empty() || !self.compressed {
             return Ok(std::borrow::Cow::Borrowed(raw));
         }
         let (prefix, rest) = raw.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
