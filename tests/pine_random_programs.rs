@@ -9,7 +9,10 @@ use pinewire::pine::{compile, SourceFile};
 use proptest::prelude::*;
 
 fn series() -> KlineSeries {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/binance/BTC_USDT-1h.json.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/binance/BTC_USDT-1h.json.gz"
+    );
     let mut s = history::load(Path::new(path), None, None).expect("bundled data");
     s.bars.truncate(300);
     s
@@ -32,7 +35,11 @@ fn num_expr() -> impl Strategy<Value = String> {
     leaf.prop_recursive(4, 24, 3, |inner| {
         let len = 1u32..30;
         prop_oneof![
-            (inner.clone(), prop_oneof!["+", "-", "*", "/", "%"], inner.clone())
+            (
+                inner.clone(),
+                prop_oneof!["+", "-", "*", "/", "%"],
+                inner.clone()
+            )
                 .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
             (inner.clone(), 0u32..5).prop_map(|(a, n)| format!("({a})[{n}]")),
             (inner.clone(), len.clone()).prop_map(|(a, n)| format!("ta.sma({a}, {n})")),
@@ -49,17 +56,23 @@ fn num_expr() -> impl Strategy<Value = String> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("math.max({a}, {b})")),
             (inner.clone(), inner.clone(), inner.clone())
                 .prop_map(|(c, a, b)| format!("({c} > 0 ? {a} : {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("close[bar_index % 7] + {a} * 0 + {b} * 0")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("close[bar_index % 7] + {a} * 0 + {b} * 0")),
         ]
     })
 }
 
 fn bool_expr() -> impl Strategy<Value = String> {
     prop_oneof![
-        (num_expr(), prop_oneof![">", "<", ">=", "<=", "==", "!="], num_expr())
+        (
+            num_expr(),
+            prop_oneof![">", "<", ">=", "<=", "==", "!="],
+            num_expr()
+        )
             .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
         (num_expr(), num_expr()).prop_map(|(a, b)| format!("ta.crossover({a}, {b})")),
-        (num_expr(), num_expr()).prop_map(|(a, b)| format!("ta.crossunder({a}, {b}) or not ({a} > {b})")),
+        (num_expr(), num_expr())
+            .prop_map(|(a, b)| format!("ta.crossunder({a}, {b}) or not ({a} > {b})")),
     ]
 }
 
@@ -73,7 +86,9 @@ fn statement() -> impl Strategy<Value = String> {
         (num_expr(), 1u32..20).prop_map(|(a, n)| format!(
             "s = 0.0\nfor i = 0 to {n}\n    s += nz({a})\n    if s > 1e9\n        break\nplot(s)"
         )),
-        num_expr().prop_map(|a| format!("var float acc = 0\nacc := nz(acc[1]) * 0.5 + nz({a})\nplot(acc)")),
+        num_expr().prop_map(|a| format!(
+            "var float acc = 0\nacc := nz(acc[1]) * 0.5 + nz({a})\nplot(acc)"
+        )),
         bool_expr().prop_map(|c| format!("n = ta.barssince({c})\nplot(n)")),
         num_expr().prop_map(|a| format!("plot({a})")),
         (num_expr(), 1u32..6).prop_map(|(a, k)| format!(

@@ -13,7 +13,7 @@ pub mod binance_csv;
 pub mod error;
 pub mod feather;
 pub mod freqtrade_json;
-mod lz4;
+
 pub mod mintick;
 pub mod name;
 pub mod series;

@@ -621,9 +621,8 @@ fn feather_errors() {
 
 #[test]
 fn lz4_path_and_arrow_reader_agree() {
-    // The bundled feather files are LZ4-compressed and go through the crate's own LZ4
-    // batch decoder; re-written uncompressed (in three batches, ns timestamps as pandas
-    // writes them) they go through arrow-ipc's FileReader. Both must give the same bars.
+    // The bundled feather files are LZ4-compressed; re-written uncompressed (in three
+    // batches, ns timestamps as pandas writes them) they must give the same bars.
     let path = data("ETH_USDT-1h.feather");
     let raw = std::fs::read(&path).unwrap();
     let lz4 = feather::parse(&path, &raw).unwrap();
