@@ -37,7 +37,7 @@ fn num_expr() -> impl Strategy<Value = String> {
         prop_oneof![
             (
                 inner.clone(),
-                prop_oneof!["+", "-", "*", "/", "%"],
+                prop_oneof![Just("+"), Just("-"), Just("*"), Just("/"), Just("%")],
                 inner.clone()
             )
                 .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
@@ -66,7 +66,14 @@ fn bool_expr() -> impl Strategy<Value = String> {
     prop_oneof![
         (
             num_expr(),
-            prop_oneof![">", "<", ">=", "<=", "==", "!="],
+            prop_oneof![
+                Just(">"),
+                Just("<"),
+                Just(">="),
+                Just("<="),
+                Just("=="),
+                Just("!=")
+            ],
             num_expr()
         )
             .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
@@ -78,7 +85,10 @@ fn bool_expr() -> impl Strategy<Value = String> {
 
 fn statement() -> impl Strategy<Value = String> {
     prop_oneof![
-        (bool_expr(), prop_oneof!["strategy.long", "strategy.short"])
+        (
+            bool_expr(),
+            prop_oneof![Just("strategy.long"), Just("strategy.short")]
+        )
             .prop_map(|(c, d)| format!("if {c}\n    strategy.entry(\"E\", {d})")),
         bool_expr().prop_map(|c| format!("if {c}\n    strategy.close(\"E\")")),
         (1u32..500, 1u32..500)
@@ -98,7 +108,7 @@ fn statement() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn random_valid_programs_compile_and_never_panic(stmts in prop::collection::vec(statement(), 1..6)) {

@@ -108,6 +108,8 @@ struct Compiler<'a> {
     line: u32,
     /// Name of the variable being declared, so that an input can be named after it.
     decl_name: Option<String>,
+    /// Slots that belong to a variable or an input: never reused as another variable.
+    owned: std::collections::HashSet<u32>,
 }
 
 impl<'a> Compiler<'a> {
@@ -135,6 +137,7 @@ impl<'a> Compiler<'a> {
             loops: Vec::new(),
             line: 1,
             decl_name: None,
+            owned: std::collections::HashSet::new(),
         }
     }
 
@@ -248,6 +251,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn declare(&mut self, ident: &Ident, var: Var) -> Result<()> {
+        self.owned.insert(var.slot.0);
         if ident.name == "_" {
             return Ok(());
         }
@@ -518,7 +522,6 @@ impl<'a> Compiler<'a> {
         name: &Ident,
         value: &'a Expr,
     ) -> Result<()> {
-        let slot = self.slot();
         let skip = match mode {
             DeclMode::Plain => None,
             DeclMode::Var | DeclMode::Varip => {
@@ -528,11 +531,22 @@ impl<'a> Compiler<'a> {
             }
         };
         self.decl_name = Some(name.name.clone());
+        let fresh_from = self.init.len() as u32;
         let v = self.expr(value);
         self.decl_name = None;
         let v = v?;
         let ty = self.decl_type(name, ann, v.ty, value.span)?;
-        self.mov(slot, v.reg);
+        // The value's own temporary becomes the variable when nothing else owns it: a
+        // slot computed by this statement alone, not a constant, an input (re-read every
+        // bar) or another variable. That saves a move per declaration per bar.
+        let slot = if v.reg.0 >= fresh_from && v.konst.is_none() && !self.owned.contains(&v.reg.0) {
+            v.reg
+        } else {
+            let slot = self.slot();
+            self.mov(slot, v.reg);
+            slot
+        };
+        self.owned.insert(slot.0);
         if let Some(at) = skip {
             let here = self.here();
             self.patch(at, here);
@@ -2035,6 +2049,7 @@ impl<'a> Compiler<'a> {
         }
         let slot = self.slot();
         self.init[slot.0 as usize] = value;
+        self.owned.insert(slot.0);
         let name = self.decl_name.clone().unwrap_or_default();
         let title = if title.is_empty() {
             name.clone()

@@ -137,12 +137,31 @@ impl TaState {
         c: Reg,
         dst: Reg,
     ) -> Result<(), TaFailure> {
-        let at = |r: Reg| s[r.0 as usize];
-        let bi = |b: Builtin| s[b as usize];
-        let (x, y, z) = (at(a), at(b), at(c));
-        let (high, low, close) = (bi(Builtin::High), bi(Builtin::Low), bi(Builtin::Close));
-        let volume = bi(Builtin::Volume);
-        let time_ms = bi(Builtin::Time) as i64;
+        // Each arm reads only the operands it uses: this runs once per call site per bar.
+        macro_rules! x {
+            () => {
+                s[a.0 as usize]
+            };
+        }
+        macro_rules! y {
+            () => {
+                s[b.0 as usize]
+            };
+        }
+        macro_rules! z {
+            () => {
+                s[c.0 as usize]
+            };
+        }
+        macro_rules! hlc {
+            () => {
+                (
+                    s[Builtin::High as usize],
+                    s[Builtin::Low as usize],
+                    s[Builtin::Close as usize],
+                )
+            };
+        }
         let num = |i: usize| simple.get(i).map_or(f64::NAN, |r| s[r.0 as usize]);
         let len = |kind: TaKind, i: usize| -> Result<usize, TaFailure> {
             let v = num(i);
@@ -161,56 +180,56 @@ impl TaState {
                     Some(op) => op,
                     None => st.insert(ta::Sma::new(len(TaKind::Sma, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Ema(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Ema::new(len(TaKind::Ema, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Rma(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Rma::new(len(TaKind::Rma, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Wma(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Wma::new(len(TaKind::Wma, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Vwma(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Vwma::new(len(TaKind::Vwma, 0)?)?),
                 };
-                out[0] = op.update(x, volume);
+                out[0] = op.update(x!(), s[Builtin::Volume as usize]);
             }
             TaState::Rsi(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Rsi::new(len(TaKind::Rsi, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Stdev(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Stdev::new(len(TaKind::Stdev, 0)?, bool_of(num(1)))?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Bb(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Bb::new(len(TaKind::Bb, 0)?, num(1))?),
                 };
-                let (m, u, l) = op.update(x);
+                let (m, u, l) = op.update(x!());
                 out = [m, u, l];
             }
             TaState::Macd(st) => {
@@ -222,7 +241,7 @@ impl TaState {
                         len(TaKind::Macd, 2)?,
                     )?),
                 };
-                let (m, sg, h) = op.update(x);
+                let (m, sg, h) = op.update(x!());
                 out = [m, sg, h];
             }
             TaState::Atr(st) => {
@@ -230,79 +249,90 @@ impl TaState {
                     Some(op) => op,
                     None => st.insert(ta::Atr::new(len(TaKind::Atr, 0)?)?),
                 };
-                out[0] = op.update(high, low, close);
+                out[0] = {
+                    let (h, l, c) = hlc!();
+                    op.update(h, l, c)
+                };
             }
             TaState::Tr(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Tr::new(bool_of(num(0)))),
                 };
-                out[0] = op.update(high, low, close);
+                out[0] = {
+                    let (h, l, c) = hlc!();
+                    op.update(h, l, c)
+                };
             }
             TaState::Crossover(st) => {
-                out[0] = st.get_or_insert_with(ta::Crossover::new).update(x, y) as u8 as f64;
+                out[0] = st.get_or_insert_with(ta::Crossover::new).update(x!(), y!()) as u8 as f64;
             }
             TaState::Crossunder(st) => {
-                out[0] = st.get_or_insert_with(ta::Crossunder::new).update(x, y) as u8 as f64;
+                out[0] = st
+                    .get_or_insert_with(ta::Crossunder::new)
+                    .update(x!(), y!()) as u8 as f64;
             }
             TaState::Cross(st) => {
-                out[0] = st.get_or_insert_with(ta::Cross::new).update(x, y) as u8 as f64;
+                out[0] = st.get_or_insert_with(ta::Cross::new).update(x!(), y!()) as u8 as f64;
             }
             TaState::Highest(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Highest::new(len(TaKind::Highest, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Lowest(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Lowest::new(len(TaKind::Lowest, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Change(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Change::new(len(TaKind::Change, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Mom(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Mom::new(len(TaKind::Mom, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Roc(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Roc::new(len(TaKind::Roc, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Cci(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Cci::new(len(TaKind::Cci, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Stoch(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Stoch::new(len(TaKind::Stoch, 0)?)?),
                 };
-                out[0] = op.update(x, y, z);
+                out[0] = op.update(x!(), y!(), z!());
             }
             TaState::Supertrend(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Supertrend::new(num(0), len(TaKind::Supertrend, 1)?)?),
                 };
-                let (v, d) = op.update(high, low, close);
+                let (v, d) = {
+                    let (h, l, c) = hlc!();
+                    op.update(h, l, c)
+                };
                 out[0] = v;
                 out[1] = d;
             }
@@ -311,26 +341,33 @@ impl TaState {
                     Some(op) => op,
                     None => st.insert(ta::Dmi::new(len(TaKind::Dmi, 0)?, len(TaKind::Dmi, 1)?)?),
                 };
-                let (p, m, adx) = op.update(high, low, close);
+                let (p, m, adx) = {
+                    let (h, l, c) = hlc!();
+                    op.update(h, l, c)
+                };
                 out = [p, m, adx];
             }
             TaState::Vwap(st) => {
-                out[0] = st
-                    .get_or_insert_with(ta::Vwap::new)
-                    .update(x, volume, time_ms);
+                out[0] = st.get_or_insert_with(ta::Vwap::new).update(
+                    x!(),
+                    s[Builtin::Volume as usize],
+                    s[Builtin::Time as usize] as i64,
+                );
             }
             TaState::Cum(st) => {
-                out[0] = st.get_or_insert_with(ta::Cum::new).update(x);
+                out[0] = st.get_or_insert_with(ta::Cum::new).update(x!());
             }
             TaState::Barssince(st) => {
-                out[0] = st.get_or_insert_with(ta::BarsSince::new).update(bool_of(x));
+                out[0] = st
+                    .get_or_insert_with(ta::BarsSince::new)
+                    .update(bool_of(x!()));
             }
             TaState::Valuewhen(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::ValueWhen::new(len(TaKind::Valuewhen, 0)?)?),
                 };
-                out[0] = op.update(bool_of(x), y);
+                out[0] = op.update(bool_of(x!()), y!());
             }
             TaState::Pivothigh(st) => {
                 let op = match st {
@@ -340,7 +377,7 @@ impl TaState {
                         len(TaKind::Pivothigh, 1)?,
                     )?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Pivotlow(st) => {
                 let op = match st {
@@ -350,22 +387,23 @@ impl TaState {
                         len(TaKind::Pivotlow, 1)?,
                     )?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
             TaState::Sum(st) => {
                 let op = match st {
                     Some(op) => op,
                     None => st.insert(ta::Sum::new(len(TaKind::Sum, 0)?)?),
                 };
-                out[0] = op.update(x);
+                out[0] = op.update(x!());
             }
         }
-        let n = match self {
-            TaState::Bb(_) | TaState::Macd(_) | TaState::Dmi(_) => 3,
-            TaState::Supertrend(_) => 2,
-            _ => 1,
-        };
-        s[o..o + n].copy_from_slice(&out[..n]);
+        match self {
+            TaState::Bb(_) | TaState::Macd(_) | TaState::Dmi(_) => {
+                s[o..o + 3].copy_from_slice(&out)
+            }
+            TaState::Supertrend(_) => s[o..o + 2].copy_from_slice(&out[..2]),
+            _ => s[o] = out[0],
+        }
         Ok(())
     }
 }
