@@ -113,6 +113,12 @@ fn semantics_table() {
         ("var float first = na\nif bar_index == 2\n    var seen = close\n    first := seen\nplot(first)", &[NA, NA, 11.0, 11.0, 11.0]),
         // TC24: ta.bb tuple
         ("[m, u, l] = ta.bb(close, 2, 1)\nplot(u - l)", &[NA, 2.0, 1.0, 4.0, 1.0]),
+        // TC26: an input variable reassigned is re-read from the input on every bar
+        ("len = input.int(5)\nlen := len + bar_index\nplot(len)", &[5.0, 6.0, 7.0, 8.0, 9.0]),
+        // TC27: a fused comparison jump treats na as false
+        ("x = bar_index > 1 ? close : na\ny = 0\nif x > 11\n    y := 1\nplot(y)", &[0.0, 0.0, 0.0, 1.0, 1.0]),
+        // TC28: != with na is false as well
+        ("x = bar_index > 1 ? close : na\ny = 0\nif x != 11\n    y := 1\nplot(y)", &[0.0, 0.0, 0.0, 1.0, 1.0]),
         // TC25: built-in series
         ("plot(hl2 + hlc3 * 0 + bar_index * 0)", &[10.0, 11.0, 11.5, 13.0, 14.5]),
     ];

@@ -15,7 +15,7 @@ use super::ast::*;
 use super::builtins::{
     self, Builtin, ConstVal, Dflt, FnSig, Impl, Math1, Math2, PTy, Ret, StratFn, TaKind,
 };
-use super::opcodes::{Label, Op, Reg};
+use super::opcodes::{Cmp, Label, Op, Reg};
 use super::program::{InputSpec, Program, RingSpec, TaSpec};
 use super::span::{CompileError, SourceFile, Span};
 use super::strategy::{CommissionType, QtyType, StrategySettings};
@@ -43,6 +43,7 @@ pub fn compile_script(file: &SourceFile, script: &Script) -> Result<Program> {
         ));
     }
     let mut c = Compiler::new(file, version);
+    assigned_names(&script.stmts, &mut c.reassigned);
     c.declaration(script)?;
     c.scopes.push(Scope::default());
     for stmt in &script.stmts {
@@ -110,6 +111,10 @@ struct Compiler<'a> {
     decl_name: Option<String>,
     /// Slots that belong to a variable or an input: never reused as another variable.
     owned: std::collections::HashSet<u32>,
+    /// Input slots.
+    input_slots: std::collections::HashSet<u32>,
+    /// Names assigned with `:=` (or `+=`...) anywhere in the script.
+    reassigned: std::collections::HashSet<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -138,6 +143,8 @@ impl<'a> Compiler<'a> {
             line: 1,
             decl_name: None,
             owned: std::collections::HashSet::new(),
+            input_slots: std::collections::HashSet::new(),
+            reassigned: std::collections::HashSet::new(),
         }
     }
 
@@ -189,6 +196,7 @@ impl<'a> Compiler<'a> {
         match &mut self.code[at] {
             Op::Jump { to: t }
             | Op::JumpIfNot { to: t, .. }
+            | Op::JumpIfNotCmp { to: t, .. }
             | Op::Once { to: t, .. }
             | Op::ForCheck { to: t, .. } => *t = to,
             _ => unreachable!("patching a non-jump"),
@@ -1065,12 +1073,8 @@ impl<'a> Compiler<'a> {
     }
 
     fn ternary(&mut self, cond: &'a Expr, then: &'a Expr, otherwise: &'a Expr) -> Result<Val> {
-        let c = self.condition(cond)?;
         let dst = self.slot();
-        let jf = self.emit(Op::JumpIfNot {
-            cond: c,
-            to: Label(0),
-        });
+        let jf = self.cond_jump(cond)?;
         let a = self.expr(then)?;
         self.mov(dst, a.reg);
         let jend = self.emit(Op::Jump { to: Label(0) });
@@ -1099,6 +1103,48 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// Compiles a condition and the jump taken when it is false. A comparison written as
+    /// the condition itself is fused with the jump: its result slot is used by nothing
+    /// else, and it is the last instruction the condition emitted.
+    fn cond_jump(&mut self, cond: &'a Expr) -> Result<usize> {
+        let c = self.condition(cond)?;
+        let is_cmp = matches!(
+            cond.kind,
+            ExprKind::Binary {
+                op: BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne,
+                ..
+            }
+        );
+        let fused = match self.code.last() {
+            Some(&op) if is_cmp => match op {
+                Op::Lt { dst, a, b } if dst == c => Some((Cmp::Lt, a, b)),
+                Op::Le { dst, a, b } if dst == c => Some((Cmp::Le, a, b)),
+                Op::Gt { dst, a, b } if dst == c => Some((Cmp::Gt, a, b)),
+                Op::Ge { dst, a, b } if dst == c => Some((Cmp::Ge, a, b)),
+                Op::Eq { dst, a, b } if dst == c => Some((Cmp::Eq, a, b)),
+                Op::Ne { dst, a, b } if dst == c => Some((Cmp::Ne, a, b)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match fused {
+            Some((cmp, a, b)) => {
+                let at = self.code.len() - 1;
+                self.code[at] = Op::JumpIfNotCmp {
+                    cmp,
+                    a,
+                    b,
+                    to: Label(0),
+                };
+                Ok(at)
+            }
+            None => Ok(self.emit(Op::JumpIfNot {
+                cond: c,
+                to: Label(0),
+            })),
+        }
+    }
+
     fn condition(&mut self, cond: &'a Expr) -> Result<Reg> {
         let c = self.expr(cond)?;
         if !matches!(c.ty.ty, Ty::Bool | Ty::Na) {
@@ -1117,12 +1163,8 @@ impl<'a> Compiler<'a> {
         otherwise: Option<&'a Block>,
         want: bool,
     ) -> Result<Option<Val>> {
-        let c = self.condition(cond)?;
         let dst = if want { Some(self.slot()) } else { None };
-        let jf = self.emit(Op::JumpIfNot {
-            cond: c,
-            to: Label(0),
-        });
+        let jf = self.cond_jump(cond)?;
         let mut ty = Ty::Na;
         let a = self.block(then, want)?;
         if let (Some(d), Some(v)) = (dst, a) {
@@ -1377,11 +1419,7 @@ impl<'a> Compiler<'a> {
             self.mov(d, na);
         }
         let top = self.here();
-        let c = self.condition(cond)?;
-        let jf = self.emit(Op::JumpIfNot {
-            cond: c,
-            to: Label(0),
-        });
+        let jf = self.cond_jump(cond)?;
         self.emit(Op::LoopGuard { counter });
         self.loops.push(LoopCtx::default());
         let v = self.block(body, want);
@@ -2050,6 +2088,7 @@ impl<'a> Compiler<'a> {
         let slot = self.slot();
         self.init[slot.0 as usize] = value;
         self.owned.insert(slot.0);
+        self.input_slots.insert(slot.0);
         let name = self.decl_name.clone().unwrap_or_default();
         let title = if title.is_empty() {
             name.clone()
@@ -2423,5 +2462,79 @@ pub fn eval_math2(f: Math2, a: f64, b: f64) -> f64 {
                 a.min(b)
             }
         }
+    }
+}
+
+/// Collects every name that some statement reassigns (`:=`, `+=`, ...), in any scope.
+fn assigned_names(stmts: &[Stmt], out: &mut std::collections::HashSet<String>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Assign { target, value, .. } => {
+                out.insert(target.name.clone());
+                assigned_in_expr(value, out);
+            }
+            StmtKind::VarDecl { value, .. } | StmtKind::TupleDecl { value, .. } => {
+                assigned_in_expr(value, out)
+            }
+            StmtKind::FuncDef { body, .. } => assigned_names(&body.stmts, out),
+            StmtKind::Expr(e) => assigned_in_expr(e, out),
+            StmtKind::Break | StmtKind::Continue => {}
+        }
+    }
+}
+
+fn assigned_in_expr(e: &Expr, out: &mut std::collections::HashSet<String>) {
+    match &e.kind {
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            assigned_in_expr(cond, out);
+            assigned_names(&then.stmts, out);
+            if let Some(b) = otherwise {
+                assigned_names(&b.stmts, out);
+            }
+        }
+        ExprKind::Switch { scrutinee, arms } => {
+            if let Some(s) = scrutinee {
+                assigned_in_expr(s, out);
+            }
+            for arm in arms {
+                assigned_names(&arm.body.stmts, out);
+            }
+        }
+        ExprKind::For { body, .. } | ExprKind::While { body, .. } => {
+            assigned_names(&body.stmts, out)
+        }
+        ExprKind::Call { args, .. } => {
+            for a in args {
+                assigned_in_expr(&a.value, out);
+            }
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            assigned_in_expr(lhs, out);
+            assigned_in_expr(rhs, out);
+        }
+        ExprKind::Unary { expr, .. } => assigned_in_expr(expr, out),
+        ExprKind::Ternary {
+            cond,
+            then,
+            otherwise,
+        } => {
+            assigned_in_expr(cond, out);
+            assigned_in_expr(then, out);
+            assigned_in_expr(otherwise, out);
+        }
+        ExprKind::Index { base, offset } => {
+            assigned_in_expr(base, out);
+            assigned_in_expr(offset, out);
+        }
+        ExprKind::Tuple(items) => {
+            for i in items {
+                assigned_in_expr(i, out);
+            }
+        }
+        _ => {}
     }
 }

@@ -92,7 +92,34 @@ macro_rules! debug_operand {
         }
     )*};
 }
-debug_operand!(Math1, Math2, StratFn);
+debug_operand!(Math1, Math2, StratFn, Cmp);
+
+/// A comparison fused into a conditional jump.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    /// `a <cmp> b`, false when either side is na (Pine).
+    #[inline(always)]
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b && !a.is_nan() && !b.is_nan(),
+        }
+    }
+}
 
 macro_rules! opcodes {
     ($( $(#[doc = $doc:literal])* $name:ident { $($field:ident : $fty:ty),* } ),* $(,)?) => {
@@ -192,6 +219,8 @@ opcodes! {
     Jump { to: Label },
     /// Jump when `cond` is false or na.
     JumpIfNot { cond: Reg, to: Label },
+    /// Jump when `a <cmp> b` is false or either is na (a comparison and its `if`, fused).
+    JumpIfNotCmp { cmp: Cmp, a: Reg, b: Reg, to: Label },
     /// First time through: set `flag` and fall through; afterwards jump (`var` init).
     Once { flag: Reg, to: Label },
     /// `for` loop test: jump to `to` when `i` has passed `end` in the direction of `step`

@@ -497,6 +497,11 @@ impl Vm {
                         pc = to.0 as usize;
                     }
                 }
+                Op::JumpIfNotCmp { cmp, a, b, to } => {
+                    if !cmp.holds(rd!(a), rd!(b)) {
+                        pc = to.0 as usize;
+                    }
+                }
                 Op::Once { flag, to } => {
                     if rd!(flag) != 0.0 {
                         pc = to.0 as usize;
