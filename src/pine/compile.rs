@@ -547,7 +547,11 @@ impl<'a> Compiler<'a> {
         // The value's own temporary becomes the variable when nothing else owns it: a
         // slot computed by this statement alone, not a constant, an input (re-read every
         // bar) or another variable. That saves a move per declaration per bar.
+        let never_reassigned = mode == DeclMode::Plain && !self.reassigned.contains(&name.name);
         let slot = if v.reg.0 >= fresh_from && v.konst.is_none() && !self.owned.contains(&v.reg.0) {
+            v.reg
+        } else if never_reassigned && self.input_slots.contains(&v.reg.0) {
+            // An input that its variable never overwrites: read the input slot directly.
             v.reg
         } else {
             let slot = self.slot();
