@@ -33,16 +33,17 @@ fn program(name: &str) -> pinewire::pine::Program {
     compile(&SourceFile::new(path, text)).expect("compiles")
 }
 
-/// The mean-reversion example by hand: the same indicators, the same conditions.
+/// The mean-reversion example by hand: the same indicators, the same conditions (the
+/// standard deviation computed once, as a person writing it would).
 fn hand_mean_reversion(bars: &[Bar]) -> (u32, u32) {
     let mut basis = Sma::new(20).expect("length");
-    let mut dev_up = Stdev::new(20, true).expect("length");
-    let mut dev_lo = Stdev::new(20, true).expect("length");
+    let mut dev = Stdev::new(20, true).expect("length");
     let (mut entries, mut exits) = (0, 0);
     for b in bars {
         let m = basis.update(b.close);
-        let upper = m + 2.0 * dev_up.update(b.close);
-        let lower = m - 2.0 * dev_lo.update(b.close);
+        let d = dev.update(b.close);
+        let upper = m + 2.0 * d;
+        let lower = m - 2.0 * d;
         if b.close < lower {
             entries += 1;
         }

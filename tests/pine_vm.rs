@@ -119,6 +119,14 @@ fn semantics_table() {
         ("x = bar_index > 1 ? close : na\ny = 0\nif x > 11\n    y := 1\nplot(y)", &[0.0, 0.0, 0.0, 1.0, 1.0]),
         // TC28: != with na is false as well
         ("x = bar_index > 1 ? close : na\ny = 0\nif x != 11\n    y := 1\nplot(y)", &[0.0, 0.0, 0.0, 1.0, 1.0]),
+        // TC29: two identical top-level ta calls share one result
+        ("a = ta.sma(close, 2)\nb = ta.sma(close, 2)\nplot(b)", &[NA, 11.0, 11.5, 13.0, 14.5]),
+        // TC30: a call in a ternary branch runs only on its bars and is not shared
+        ("x = bar_index > 2 ? ta.sma(close, 2) : na\ny = ta.sma(close, 2)\nplot(x)", &[NA, NA, NA, NA, 14.5]),
+        // TC31: ... and the unconditional call beside it is complete
+        ("x = bar_index > 2 ? ta.sma(close, 2) : na\ny = ta.sma(close, 2)\nplot(y)", &[NA, 11.0, 11.5, 13.0, 14.5]),
+        // TC32: a reassignment between two identical calls does not leak into the second
+        ("a = ta.sma(close, 2)\na := 0\nb = ta.sma(close, 2)\nplot(b)", &[NA, 11.0, 11.5, 13.0, 14.5]),
         // TC25: built-in series
         ("plot(hl2 + hlc3 * 0 + bar_index * 0)", &[10.0, 11.0, 11.5, 13.0, 14.5]),
     ];

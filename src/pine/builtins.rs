@@ -81,7 +81,7 @@ pub enum Ret {
 
 /// Incremental `ta.*` operators (each call site owns one state).
 #[allow(missing_docs)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaKind {
     Sma,
     Ema,

@@ -115,6 +115,12 @@ struct Compiler<'a> {
     input_slots: std::collections::HashSet<u32>,
     /// Names assigned with `:=` (or `+=`...) anywhere in the script.
     reassigned: std::collections::HashSet<String>,
+    /// Results of `ta.*` calls made unconditionally at the top level, by operator and
+    /// argument slots: a second identical call reads the first one's result (the same
+    /// operator on the same series over the same bars gives the same values).
+    ta_cache: HashMap<(TaKind, [u32; 3], Vec<u32>), Val>,
+    /// Depth of code that does not run on every bar (ternary branches, `var` initialisers).
+    cond_depth: u32,
 }
 
 impl<'a> Compiler<'a> {
@@ -145,6 +151,8 @@ impl<'a> Compiler<'a> {
             owned: std::collections::HashSet::new(),
             input_slots: std::collections::HashSet::new(),
             reassigned: std::collections::HashSet::new(),
+            ta_cache: HashMap::new(),
+            cond_depth: 0,
         }
     }
 
@@ -540,7 +548,10 @@ impl<'a> Compiler<'a> {
         };
         self.decl_name = Some(name.name.clone());
         let fresh_from = self.init.len() as u32;
+        let once = skip.is_some() as u32;
+        self.cond_depth += once;
         let v = self.expr(value);
+        self.cond_depth -= once;
         self.decl_name = None;
         let v = v?;
         let ty = self.decl_type(name, ann, v.ty, value.span)?;
@@ -702,6 +713,8 @@ impl<'a> Compiler<'a> {
             );
         }
         let v = self.expr(value)?;
+        // A reassignment may change a slot that a cached ta result or argument lives in.
+        self.ta_cache.clear();
         let result = match op {
             AssignOp::Reassign => v,
             _ => {
@@ -1079,6 +1092,19 @@ impl<'a> Compiler<'a> {
     fn ternary(&mut self, cond: &'a Expr, then: &'a Expr, otherwise: &'a Expr) -> Result<Val> {
         let dst = self.slot();
         let jf = self.cond_jump(cond)?;
+        self.cond_depth += 1;
+        let r = self.ternary_branches(dst, jf, then, otherwise);
+        self.cond_depth -= 1;
+        r
+    }
+
+    fn ternary_branches(
+        &mut self,
+        dst: Reg,
+        jf: usize,
+        then: &'a Expr,
+        otherwise: &'a Expr,
+    ) -> Result<Val> {
         let a = self.expr(then)?;
         self.mov(dst, a.reg);
         let jend = self.emit(Op::Jump { to: Label(0) });
@@ -1955,6 +1981,19 @@ impl<'a> Compiler<'a> {
         span: Span,
         ret: Ty,
     ) -> Result<Val> {
+        let arg = |i: usize| series.get(i).copied().unwrap_or(Reg(0));
+        let cacheable =
+            self.scopes.len() == 1 && self.inline_stack.is_empty() && self.cond_depth == 0;
+        let key = (
+            kind,
+            [arg(0).0, arg(1).0, arg(2).0],
+            simple.iter().map(|r| r.0).collect::<Vec<_>>(),
+        );
+        if cacheable {
+            if let Some(v) = self.ta_cache.get(&key) {
+                return Ok(*v);
+            }
+        }
         let outputs = match ret {
             Ty::Tuple(n) => n as usize,
             _ => 1,
@@ -1967,7 +2006,6 @@ impl<'a> Compiler<'a> {
             line: self.line,
             simple: simple.to_vec(),
         });
-        let arg = |i: usize| series.get(i).copied().unwrap_or(Reg(0));
         self.emit(Op::Ta {
             st,
             dst,
@@ -1975,11 +2013,15 @@ impl<'a> Compiler<'a> {
             b: arg(1),
             c: arg(2),
         });
-        Ok(Val {
+        let v = Val {
             reg: dst,
             ty: Type::series(ret),
             konst: None,
-        })
+        };
+        if cacheable {
+            self.ta_cache.insert(key, v);
+        }
+        Ok(v)
     }
 
     fn strategy_call(
