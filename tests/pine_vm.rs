@@ -127,6 +127,10 @@ fn semantics_table() {
         ("x = bar_index > 2 ? ta.sma(close, 2) : na\ny = ta.sma(close, 2)\nplot(y)", &[NA, 11.0, 11.5, 13.0, 14.5]),
         // TC32: a reassignment between two identical calls does not leak into the second
         ("a = ta.sma(close, 2)\na := 0\nb = ta.sma(close, 2)\nplot(b)", &[NA, 11.0, 11.5, 13.0, 14.5]),
+        // TC33: a sum of a product (fused into one instruction) keeps its arithmetic
+        ("plot(close + 2 * open)", &[30.0, 32.0, 35.0, 37.0, 44.0]),
+        // TC34: a difference of a product, and a product assigned to a name first
+        ("p = open * 2\nplot(close - open * 2 + p)", &[10.0, 12.0, 11.0, 15.0, 14.0]),
         // TC25: built-in series
         ("plot(hl2 + hlc3 * 0 + bar_index * 0)", &[10.0, 11.0, 11.5, 13.0, 14.5]),
     ];

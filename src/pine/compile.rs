@@ -793,7 +793,11 @@ impl<'a> Compiler<'a> {
             ExprKind::Binary { op, lhs, rhs } => {
                 let a = self.expr(lhs)?;
                 let b = self.expr(rhs)?;
-                self.binary(*op, a, b, e.span)?
+                let v = self.binary(*op, a, b, e.span)?;
+                if matches!(rhs.kind, ExprKind::Binary { op: BinOp::Mul, .. }) {
+                    self.fuse_mul_add(*op, v);
+                }
+                v
             }
             ExprKind::Ternary {
                 cond,
@@ -1087,6 +1091,33 @@ impl<'a> Compiler<'a> {
             ty: Type::new(q, result_ty),
             konst: None,
         })
+    }
+
+    /// `a + b * c` / `a - b * c`: when the product was computed just before for this sum
+    /// alone, the pair becomes one instruction (same arithmetic, one dispatch less).
+    fn fuse_mul_add(&mut self, op: BinOp, v: Val) {
+        let n = self.code.len();
+        if v.konst.is_some() || n < 2 {
+            return;
+        }
+        let (Op::Mul { dst: m, a: b, b: c }, sum) = (self.code[n - 2], self.code[n - 1]) else {
+            return;
+        };
+        if self.owned.contains(&m.0) {
+            return;
+        }
+        let fused = match (op, sum) {
+            (BinOp::Add, Op::Add { dst, a, b: t }) if t == m && dst == v.reg => {
+                Op::MulAdd { dst, a, b, c }
+            }
+            (BinOp::Sub, Op::Sub { dst, a, b: t }) if t == m && dst == v.reg => {
+                Op::MulSub { dst, a, b, c }
+            }
+            _ => return,
+        };
+        self.code.truncate(n - 2);
+        self.lines.truncate(n - 2);
+        self.emit(fused);
     }
 
     fn ternary(&mut self, cond: &'a Expr, then: &'a Expr, otherwise: &'a Expr) -> Result<Val> {

@@ -42,6 +42,8 @@ pub trait Operand {
     fn valid(&self, _field: &str, _lim: &Limits) -> bool {
         true
     }
+    /// Calls `f` with the slot number when the operand is a slot.
+    fn visit_reg(&self, _f: &mut dyn FnMut(u32)) {}
 }
 
 impl Operand for Reg {
@@ -50,6 +52,9 @@ impl Operand for Reg {
     }
     fn valid(&self, _field: &str, lim: &Limits) -> bool {
         self.0 < lim.slots
+    }
+    fn visit_reg(&self, f: &mut dyn FnMut(u32)) {
+        f(self.0)
     }
 }
 impl Operand for Label {
@@ -165,6 +170,18 @@ macro_rules! opcodes {
             }
         }
 
+        impl Op {
+            /// Calls `f` with every slot the instruction names (argument blocks count by
+            /// their first slot).
+            pub fn visit_regs(&self, f: &mut dyn FnMut(u32)) {
+                match self {
+                    $( Op::$name { $($field),* } => {
+                        $( Operand::visit_reg($field, f); )*
+                    } )*
+                }
+            }
+        }
+
         /// Every mnemonic, in declaration order.
         pub const MNEMONICS: &[&str] = &[$(stringify!($name)),*];
     };
@@ -181,6 +198,10 @@ opcodes! {
     Sub { dst: Reg, a: Reg, b: Reg },
     /// `dst = a * b`
     Mul { dst: Reg, a: Reg, b: Reg },
+    /// `dst = a + b * c` (two roundings, exactly as the unfused pair).
+    MulAdd { dst: Reg, a: Reg, b: Reg, c: Reg },
+    /// `dst = a - b * c` (two roundings, exactly as the unfused pair).
+    MulSub { dst: Reg, a: Reg, b: Reg, c: Reg },
     /// `dst = a / b`, na when b is 0 (Pine).
     Div { dst: Reg, a: Reg, b: Reg },
     /// `dst = a % b` (sign of a), na when b is 0.

@@ -126,7 +126,7 @@ impl TaState {
 
     /// Runs one bar: reads the series arguments `a`, `b`, `c` and the built-in series
     /// it needs from `s`, writes its result(s) from `dst`. `simple` are the slots of the
-    /// simple arguments, read on the first call only.
+    /// simple arguments, read on the first call only (see [`TaState::init`]).
     #[inline]
     pub fn call(
         &mut self,
@@ -154,14 +154,81 @@ impl TaState {
             };
         }
         macro_rules! hlc {
-            () => {
-                (
+            ($op:expr) => {{
+                let (h, l, c) = (
                     s[Builtin::High as usize],
                     s[Builtin::Low as usize],
                     s[Builtin::Close as usize],
-                )
-            };
+                );
+                $op.update(h, l, c)
+            }};
         }
+        let truth = |v: f64| v != 0.0 && !v.is_nan();
+        let o = dst.0 as usize;
+        match self {
+            TaState::Sma(Some(op)) => s[o] = op.update(x!()),
+            TaState::Ema(Some(op)) => s[o] = op.update(x!()),
+            TaState::Rma(Some(op)) => s[o] = op.update(x!()),
+            TaState::Wma(Some(op)) => s[o] = op.update(x!()),
+            TaState::Vwma(Some(op)) => s[o] = op.update(x!(), s[Builtin::Volume as usize]),
+            TaState::Rsi(Some(op)) => s[o] = op.update(x!()),
+            TaState::Stdev(Some(op)) => s[o] = op.update(x!()),
+            TaState::Bb(Some(op)) => {
+                let (m, u, l) = op.update(x!());
+                s[o..o + 3].copy_from_slice(&[m, u, l]);
+            }
+            TaState::Macd(Some(op)) => {
+                let (m, sg, h) = op.update(x!());
+                s[o..o + 3].copy_from_slice(&[m, sg, h]);
+            }
+            TaState::Atr(Some(op)) => s[o] = hlc!(op),
+            TaState::Tr(Some(op)) => s[o] = hlc!(op),
+            TaState::Crossover(Some(op)) => s[o] = op.update(x!(), y!()) as u8 as f64,
+            TaState::Crossunder(Some(op)) => s[o] = op.update(x!(), y!()) as u8 as f64,
+            TaState::Cross(Some(op)) => s[o] = op.update(x!(), y!()) as u8 as f64,
+            TaState::Highest(Some(op)) => s[o] = op.update(x!()),
+            TaState::Lowest(Some(op)) => s[o] = op.update(x!()),
+            TaState::Change(Some(op)) => s[o] = op.update(x!()),
+            TaState::Mom(Some(op)) => s[o] = op.update(x!()),
+            TaState::Roc(Some(op)) => s[o] = op.update(x!()),
+            TaState::Cci(Some(op)) => s[o] = op.update(x!()),
+            TaState::Stoch(Some(op)) => s[o] = op.update(x!(), y!(), z!()),
+            TaState::Supertrend(Some(op)) => {
+                let (v, d) = hlc!(op);
+                s[o..o + 2].copy_from_slice(&[v, d]);
+            }
+            TaState::Dmi(Some(op)) => {
+                let (p, m, adx) = hlc!(op);
+                s[o..o + 3].copy_from_slice(&[p, m, adx]);
+            }
+            TaState::Vwap(Some(op)) => {
+                s[o] = op.update(
+                    x!(),
+                    s[Builtin::Volume as usize],
+                    s[Builtin::Time as usize] as i64,
+                )
+            }
+            TaState::Cum(Some(op)) => s[o] = op.update(x!()),
+            TaState::Barssince(Some(op)) => s[o] = op.update(truth(x!())),
+            TaState::Valuewhen(Some(op)) => s[o] = op.update(truth(x!()), y!()),
+            TaState::Pivothigh(Some(op)) => s[o] = op.update(x!()),
+            TaState::Pivotlow(Some(op)) => s[o] = op.update(x!()),
+            TaState::Sum(Some(op)) => s[o] = op.update(x!()),
+            _ => {
+                // First call: size the state, then run the bar. `init` leaves the state
+                // `Some`, so this recursion happens once per call site.
+                self.init(simple, s)?;
+                return self.call(simple, s, a, b, c, dst);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the operator from its simple arguments (lengths, multipliers): the only
+    /// allocation a call site ever makes.
+    #[cold]
+    #[inline(never)]
+    fn init(&mut self, simple: &[Reg], s: &[f64]) -> Result<(), TaFailure> {
         let num = |i: usize| simple.get(i).map_or(f64::NAN, |r| s[r.0 as usize]);
         let len = |kind: TaKind, i: usize| -> Result<usize, TaFailure> {
             let v = num(i);
@@ -171,238 +238,60 @@ impl TaState {
                 Err(TaFailure::NotWhole { kind, got: v })
             }
         };
-        let bool_of = |v: f64| v != 0.0 && !v.is_nan();
-        let o = dst.0 as usize;
-        let mut out = [f64::NAN; 3];
+        let truth = |v: f64| v != 0.0 && !v.is_nan();
         match self {
-            TaState::Sma(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Sma::new(len(TaKind::Sma, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Ema(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Ema::new(len(TaKind::Ema, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Rma(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Rma::new(len(TaKind::Rma, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Wma(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Wma::new(len(TaKind::Wma, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Vwma(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Vwma::new(len(TaKind::Vwma, 0)?)?),
-                };
-                out[0] = op.update(x!(), s[Builtin::Volume as usize]);
-            }
-            TaState::Rsi(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Rsi::new(len(TaKind::Rsi, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
+            TaState::Sma(st) => *st = Some(ta::Sma::new(len(TaKind::Sma, 0)?)?),
+            TaState::Ema(st) => *st = Some(ta::Ema::new(len(TaKind::Ema, 0)?)?),
+            TaState::Rma(st) => *st = Some(ta::Rma::new(len(TaKind::Rma, 0)?)?),
+            TaState::Wma(st) => *st = Some(ta::Wma::new(len(TaKind::Wma, 0)?)?),
+            TaState::Vwma(st) => *st = Some(ta::Vwma::new(len(TaKind::Vwma, 0)?)?),
+            TaState::Rsi(st) => *st = Some(ta::Rsi::new(len(TaKind::Rsi, 0)?)?),
             TaState::Stdev(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Stdev::new(len(TaKind::Stdev, 0)?, bool_of(num(1)))?),
-                };
-                out[0] = op.update(x!());
+                *st = Some(ta::Stdev::new(len(TaKind::Stdev, 0)?, truth(num(1)))?)
             }
-            TaState::Bb(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Bb::new(len(TaKind::Bb, 0)?, num(1))?),
-                };
-                let (m, u, l) = op.update(x!());
-                out = [m, u, l];
-            }
+            TaState::Bb(st) => *st = Some(ta::Bb::new(len(TaKind::Bb, 0)?, num(1))?),
             TaState::Macd(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Macd::new(
-                        len(TaKind::Macd, 0)?,
-                        len(TaKind::Macd, 1)?,
-                        len(TaKind::Macd, 2)?,
-                    )?),
-                };
-                let (m, sg, h) = op.update(x!());
-                out = [m, sg, h];
+                *st = Some(ta::Macd::new(
+                    len(TaKind::Macd, 0)?,
+                    len(TaKind::Macd, 1)?,
+                    len(TaKind::Macd, 2)?,
+                )?)
             }
-            TaState::Atr(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Atr::new(len(TaKind::Atr, 0)?)?),
-                };
-                out[0] = {
-                    let (h, l, c) = hlc!();
-                    op.update(h, l, c)
-                };
-            }
-            TaState::Tr(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Tr::new(bool_of(num(0)))),
-                };
-                out[0] = {
-                    let (h, l, c) = hlc!();
-                    op.update(h, l, c)
-                };
-            }
-            TaState::Crossover(st) => {
-                out[0] = st.get_or_insert_with(ta::Crossover::new).update(x!(), y!()) as u8 as f64;
-            }
-            TaState::Crossunder(st) => {
-                out[0] = st
-                    .get_or_insert_with(ta::Crossunder::new)
-                    .update(x!(), y!()) as u8 as f64;
-            }
-            TaState::Cross(st) => {
-                out[0] = st.get_or_insert_with(ta::Cross::new).update(x!(), y!()) as u8 as f64;
-            }
-            TaState::Highest(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Highest::new(len(TaKind::Highest, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Lowest(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Lowest::new(len(TaKind::Lowest, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Change(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Change::new(len(TaKind::Change, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Mom(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Mom::new(len(TaKind::Mom, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Roc(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Roc::new(len(TaKind::Roc, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Cci(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Cci::new(len(TaKind::Cci, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-            TaState::Stoch(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Stoch::new(len(TaKind::Stoch, 0)?)?),
-                };
-                out[0] = op.update(x!(), y!(), z!());
-            }
+            TaState::Atr(st) => *st = Some(ta::Atr::new(len(TaKind::Atr, 0)?)?),
+            TaState::Tr(st) => *st = Some(ta::Tr::new(truth(num(0)))),
+            TaState::Crossover(st) => *st = Some(ta::Crossover::new()),
+            TaState::Crossunder(st) => *st = Some(ta::Crossunder::new()),
+            TaState::Cross(st) => *st = Some(ta::Cross::new()),
+            TaState::Highest(st) => *st = Some(ta::Highest::new(len(TaKind::Highest, 0)?)?),
+            TaState::Lowest(st) => *st = Some(ta::Lowest::new(len(TaKind::Lowest, 0)?)?),
+            TaState::Change(st) => *st = Some(ta::Change::new(len(TaKind::Change, 0)?)?),
+            TaState::Mom(st) => *st = Some(ta::Mom::new(len(TaKind::Mom, 0)?)?),
+            TaState::Roc(st) => *st = Some(ta::Roc::new(len(TaKind::Roc, 0)?)?),
+            TaState::Cci(st) => *st = Some(ta::Cci::new(len(TaKind::Cci, 0)?)?),
+            TaState::Stoch(st) => *st = Some(ta::Stoch::new(len(TaKind::Stoch, 0)?)?),
             TaState::Supertrend(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Supertrend::new(num(0), len(TaKind::Supertrend, 1)?)?),
-                };
-                let (v, d) = {
-                    let (h, l, c) = hlc!();
-                    op.update(h, l, c)
-                };
-                out[0] = v;
-                out[1] = d;
+                *st = Some(ta::Supertrend::new(num(0), len(TaKind::Supertrend, 1)?)?)
             }
             TaState::Dmi(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Dmi::new(len(TaKind::Dmi, 0)?, len(TaKind::Dmi, 1)?)?),
-                };
-                let (p, m, adx) = {
-                    let (h, l, c) = hlc!();
-                    op.update(h, l, c)
-                };
-                out = [p, m, adx];
+                *st = Some(ta::Dmi::new(len(TaKind::Dmi, 0)?, len(TaKind::Dmi, 1)?)?)
             }
-            TaState::Vwap(st) => {
-                out[0] = st.get_or_insert_with(ta::Vwap::new).update(
-                    x!(),
-                    s[Builtin::Volume as usize],
-                    s[Builtin::Time as usize] as i64,
-                );
-            }
-            TaState::Cum(st) => {
-                out[0] = st.get_or_insert_with(ta::Cum::new).update(x!());
-            }
-            TaState::Barssince(st) => {
-                out[0] = st
-                    .get_or_insert_with(ta::BarsSince::new)
-                    .update(bool_of(x!()));
-            }
-            TaState::Valuewhen(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::ValueWhen::new(len(TaKind::Valuewhen, 0)?)?),
-                };
-                out[0] = op.update(bool_of(x!()), y!());
-            }
+            TaState::Vwap(st) => *st = Some(ta::Vwap::new()),
+            TaState::Cum(st) => *st = Some(ta::Cum::new()),
+            TaState::Barssince(st) => *st = Some(ta::BarsSince::new()),
+            TaState::Valuewhen(st) => *st = Some(ta::ValueWhen::new(len(TaKind::Valuewhen, 0)?)?),
             TaState::Pivothigh(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::PivotHigh::new(
-                        len(TaKind::Pivothigh, 0)?,
-                        len(TaKind::Pivothigh, 1)?,
-                    )?),
-                };
-                out[0] = op.update(x!());
+                *st = Some(ta::PivotHigh::new(
+                    len(TaKind::Pivothigh, 0)?,
+                    len(TaKind::Pivothigh, 1)?,
+                )?)
             }
             TaState::Pivotlow(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::PivotLow::new(
-                        len(TaKind::Pivotlow, 0)?,
-                        len(TaKind::Pivotlow, 1)?,
-                    )?),
-                };
-                out[0] = op.update(x!());
+                *st = Some(ta::PivotLow::new(
+                    len(TaKind::Pivotlow, 0)?,
+                    len(TaKind::Pivotlow, 1)?,
+                )?)
             }
-            TaState::Sum(st) => {
-                let op = match st {
-                    Some(op) => op,
-                    None => st.insert(ta::Sum::new(len(TaKind::Sum, 0)?)?),
-                };
-                out[0] = op.update(x!());
-            }
-        }
-        match self {
-            TaState::Bb(_) | TaState::Macd(_) | TaState::Dmi(_) => {
-                s[o..o + 3].copy_from_slice(&out)
-            }
-            TaState::Supertrend(_) => s[o..o + 2].copy_from_slice(&out[..2]),
-            _ => s[o] = out[0],
+            TaState::Sum(st) => *st = Some(ta::Sum::new(len(TaKind::Sum, 0)?)?),
         }
         Ok(())
     }

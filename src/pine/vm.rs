@@ -129,6 +129,10 @@ pub struct Vm {
     timeframe_ms: i64,
     bar_index: i64,
     params: StratParams,
+    /// The script reads hl2 / hlc3 / ohlc4 / hlcc4.
+    needs_derived: bool,
+    /// The script reads `strategy.*` state.
+    needs_view: bool,
 }
 
 /// Positions of the parameters the VM reads in each `strategy.*` argument block.
@@ -258,7 +262,39 @@ impl Vm {
                 }
             })
             .collect();
+        // Which built-in slots the script reads, so that a bar loads only what is used.
+        let mut used = vec![false; super::builtins::BUILTIN_SLOTS as usize];
+        let mut mark = |r: u32| {
+            if let Some(u) = used.get_mut(r as usize) {
+                *u = true;
+            }
+        };
+        for op in &program.code {
+            op.visit_regs(&mut mark);
+        }
+        program.rings.iter().for_each(|r| mark(r.src.0));
+        sources.iter().for_each(|&(_, b)| mark(b as u32));
+        if program
+            .ta
+            .iter()
+            .any(|t| t.kind == super::builtins::TaKind::Vwap)
+        {
+            mark(Builtin::Hlc3 as u32);
+        }
+        let any = |bs: &[Builtin]| bs.iter().any(|&b| used[b as usize]);
+        let needs_derived = any(&[Builtin::Hl2, Builtin::Hlc3, Builtin::Ohlc4, Builtin::Hlcc4]);
+        let needs_view = any(&[
+            Builtin::PositionSize,
+            Builtin::PositionAvgPrice,
+            Builtin::Equity,
+            Builtin::OpenTrades,
+            Builtin::ClosedTrades,
+            Builtin::NetProfit,
+            Builtin::OpenProfit,
+        ]);
         Ok(Vm {
+            needs_derived,
+            needs_view,
             code: program.code.clone().into_boxed_slice(),
             lines: program.lines.clone().into_boxed_slice(),
             slots,
@@ -351,17 +387,21 @@ impl Vm {
         s[Builtin::Time as usize] = bar.time_ms as f64;
         s[Builtin::TimeClose as usize] = (bar.time_ms + self.timeframe_ms) as f64;
         s[Builtin::BarIndex as usize] = self.bar_index as f64;
-        s[Builtin::Hl2 as usize] = (h + l) / 2.0;
-        s[Builtin::Hlc3 as usize] = (h + l + c) / 3.0;
-        s[Builtin::Ohlc4 as usize] = (o + h + l + c) / 4.0;
-        s[Builtin::Hlcc4 as usize] = (h + l + c + c) / 4.0;
-        s[Builtin::PositionSize as usize] = view.position_size;
-        s[Builtin::PositionAvgPrice as usize] = view.position_avg_price;
-        s[Builtin::Equity as usize] = view.equity;
-        s[Builtin::OpenTrades as usize] = view.opentrades as f64;
-        s[Builtin::ClosedTrades as usize] = view.closedtrades as f64;
-        s[Builtin::NetProfit as usize] = view.netprofit;
-        s[Builtin::OpenProfit as usize] = view.openprofit;
+        if self.needs_derived {
+            s[Builtin::Hl2 as usize] = (h + l) / 2.0;
+            s[Builtin::Hlc3 as usize] = (h + l + c) / 3.0;
+            s[Builtin::Ohlc4 as usize] = (o + h + l + c) / 4.0;
+            s[Builtin::Hlcc4 as usize] = (h + l + c + c) / 4.0;
+        }
+        if self.needs_view {
+            s[Builtin::PositionSize as usize] = view.position_size;
+            s[Builtin::PositionAvgPrice as usize] = view.position_avg_price;
+            s[Builtin::Equity as usize] = view.equity;
+            s[Builtin::OpenTrades as usize] = view.opentrades as f64;
+            s[Builtin::ClosedTrades as usize] = view.closedtrades as f64;
+            s[Builtin::NetProfit as usize] = view.netprofit;
+            s[Builtin::OpenProfit as usize] = view.openprofit;
+        }
         for &(slot, b) in &self.sources {
             s[slot.0 as usize] = s[b as usize];
         }
@@ -431,6 +471,8 @@ impl Vm {
                 Op::Add { dst, a, b } => wr!(dst, rd!(a) + rd!(b)),
                 Op::Sub { dst, a, b } => wr!(dst, rd!(a) - rd!(b)),
                 Op::Mul { dst, a, b } => wr!(dst, rd!(a) * rd!(b)),
+                Op::MulAdd { dst, a, b, c } => wr!(dst, rd!(a) + rd!(b) * rd!(c)),
+                Op::MulSub { dst, a, b, c } => wr!(dst, rd!(a) - rd!(b) * rd!(c)),
                 Op::Div { dst, a, b } => {
                     let d = rd!(b);
                     wr!(dst, if d == 0.0 { f64::NAN } else { rd!(a) / d })
