@@ -188,7 +188,25 @@ fn backtest(args: &BacktestArgs) -> Result<ExitCode> {
         let v = report::to_json(&run);
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", report::summary_text(&run));
+        if run.settings.is_strategy {
+            print!("{}", report::summary_text(&run));
+        } else {
+            println!("Indicator: {}", run.settings.title);
+        }
+        for r in &run.runs {
+            println!(
+                "{} {}: {} bars, {} plots, {} alerts",
+                r.symbol,
+                r.timeframe,
+                r.bars.len(),
+                r.plots.titles.len(),
+                r.alerts.len()
+            );
+            for (bar, msg) in r.alerts.iter().rev().take(3).rev() {
+                let t = r.bars.get(*bar).map_or(0, |b| b.time_ms);
+                println!("  alert {}: {msg}", report::iso8601_utc(t));
+            }
+        }
         let bars: usize = run.runs.iter().map(|r| r.bars.len()).sum();
         println!(
             "\n{bars} bars in {:.1} ms (loading {:.1} ms)",
