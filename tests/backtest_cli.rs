@@ -47,9 +47,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Trades CSV rows as (side, entry_time, entry_price, exit_time, exit_price, qty, profit,
-/// commission).
-fn trades(path: &Path) -> Vec<(String, String, f64, String, f64, f64, f64, f64)> {
+/// One trades CSV row: side, entry_time, entry_price, exit_time, exit_price, qty, profit,
+/// commission.
+type Row = (String, String, f64, String, f64, f64, f64, f64);
+
+fn trades(path: &Path) -> Vec<Row> {
     let text = std::fs::read_to_string(path).expect("trades csv");
     let mut lines = text.lines();
     assert_eq!(
