@@ -74,13 +74,17 @@ pub(crate) fn nz(x: f64) -> f64 {
     }
 }
 
-/// Pine's float division: a zero divisor gives `na` instead of an infinity.
+/// Pine's float division: a zero divisor gives `na` instead of an infinity. A quotient
+/// that overflows (a running sum cancelled down to rounding noise under values near
+/// f64's range, e.g. vwma's volume) is `na` too: every ratio here is bounded by its
+/// inputs, so an infinity can only be an arithmetic artefact.
 #[inline]
 pub(crate) fn na_div(num: f64, den: f64) -> f64 {
-    if den == 0.0 {
+    let q = num / den;
+    if den == 0.0 || !q.is_finite() {
         f64::NAN
     } else {
-        num / den
+        q
     }
 }
 
