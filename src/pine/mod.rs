@@ -3,7 +3,7 @@
 //! Source text goes through the stages below, each a module with its own tests; the AST
 //! never reaches the VM:
 //!
-//! [`lexer`] (logos) → [`parser`] → [`ast`] with spans → [`compile`] (names, types and
+//! [`lexer`] (logos) → [`parser`] → [`ast`] with spans → [`mod@compile`] (names, types and
 //! bytecode, see its docs for why they share one walk) → [`program::Program`] → [`vm`].
 //!
 //! The VM knows nothing of sockets, exchanges or threads: it takes [`Bar`]s and a

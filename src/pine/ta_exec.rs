@@ -126,7 +126,7 @@ impl TaState {
 
     /// Runs one bar: reads the series arguments `a`, `b`, `c` and the built-in series
     /// it needs from `s`, writes its result(s) from `dst`. `simple` are the slots of the
-    /// simple arguments, read on the first call only (see [`TaState::init`]).
+    /// simple arguments, read on the first call only, when the state is created.
     #[inline]
     pub fn call(
         &mut self,
