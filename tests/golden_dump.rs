@@ -16,7 +16,10 @@ fn check(example: &str) {
         return;
     }
     let want = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 creates it)");
-    assert!(got == want, "{example}: listing differs from {golden}:\n{got}");
+    assert!(
+        got == want,
+        "{example}: listing differs from {golden}:\n{got}"
+    );
 }
 
 #[test]

@@ -131,6 +131,8 @@ fn semantics_table() {
         ("plot(close + 2 * open)", &[30.0, 32.0, 35.0, 37.0, 44.0]),
         // TC34: a difference of a product, and a product assigned to a name first
         ("p = open * 2\nplot(close - open * 2 + p)", &[10.0, 12.0, 11.0, 15.0, 14.0]),
+        // TC35: a ta call in a later switch pattern runs only when reached and is not shared
+        ("x = switch\n    bar_index < 3 => 0.0\n    ta.sma(close, 2) > 0 => ta.sma(close, 2)\n    => 1.0\ny = ta.sma(close, 2)\nplot(y)", &[NA, 11.0, 11.5, 13.0, 14.5]),
         // TC25: built-in series
         ("plot(hl2 + hlc3 * 0 + bar_index * 0)", &[10.0, 11.0, 11.5, 13.0, 14.5]),
     ];

@@ -194,13 +194,18 @@ impl<'a> Compiler<'a> {
         for (i, arm) in arms.iter().enumerate() {
             let mut jnext = None;
             if let Some(p) = &arm.pattern {
+                // A pattern after the first runs only when the earlier ones did not match.
+                let later = (i > 0) as u32;
+                self.cond_depth += later;
                 let c = match key {
-                    Some(k) => {
-                        let pv = self.expr(p)?;
-                        self.binary(BinOp::Eq, k, pv, p.span)?.reg
-                    }
-                    None => self.condition(p)?,
+                    Some(k) => self
+                        .expr(p)
+                        .and_then(|pv| self.binary(BinOp::Eq, k, pv, p.span))
+                        .map(|v| v.reg),
+                    None => self.condition(p),
                 };
+                self.cond_depth -= later;
+                let c = c?;
                 jnext = Some(self.emit(Op::JumpIfNot {
                     cond: c,
                     to: Label(0),
@@ -374,7 +379,11 @@ impl<'a> Compiler<'a> {
             self.mov(d, na);
         }
         let top = self.here();
-        let jf = self.cond_jump(cond)?;
+        // The condition runs once per iteration, not once per bar.
+        self.cond_depth += 1;
+        let jf = self.cond_jump(cond);
+        self.cond_depth -= 1;
+        let jf = jf?;
         self.emit(Op::LoopGuard { counter });
         self.loops.push(LoopCtx::default());
         let v = self.block(body, want);
