@@ -11,11 +11,10 @@ impl<'a> Compiler<'a> {
         callee: &'a Ident,
         args: &'a [Arg],
         span: Span,
-        want: bool,
     ) -> Result<Option<Val>> {
         let name = callee.name.as_str();
         if let Some(&def) = self.funcs.get(name) {
-            return self.user_call(def, callee, args, span, want);
+            return self.user_call(def, callee, args);
         }
         let sig = builtins::function(name).or_else(|| {
             // Pine v4 wrote the ta and math functions without their namespace.
@@ -188,9 +187,9 @@ impl<'a> Compiler<'a> {
             return self.ta_dispatch(sig, &vals, span);
         }
         match sig.imp {
-            Impl::Strategy(f) => return self.strategy_call(sig, f, callee, &bound, span),
+            Impl::Strategy(f) => return self.strategy_call(sig, f, callee, &bound),
             Impl::Input(ty) => return self.input_call(sig, ty, &bound, span),
-            Impl::Plot => return self.plot_call(sig, &bound, span),
+            Impl::Plot => return self.plot_call(sig, &bound),
             Impl::Declaration => {
                 return self.err(
                     callee.span,

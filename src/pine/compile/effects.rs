@@ -9,7 +9,6 @@ impl<'a> Compiler<'a> {
         f: StratFn,
         callee: &Ident,
         bound: &[Option<&'a Expr>],
-        _span: Span,
     ) -> Result<Val> {
         if !self.settings.is_strategy {
             return self.err(
@@ -142,12 +141,7 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    pub(super) fn plot_call(
-        &mut self,
-        sig: &FnSig,
-        bound: &[Option<&'a Expr>],
-        _span: Span,
-    ) -> Result<Val> {
+    pub(super) fn plot_call(&mut self, sig: &FnSig, bound: &[Option<&'a Expr>]) -> Result<Val> {
         if self.scopes.len() > 1 || !self.inline_stack.is_empty() {
             let e = bound[0].expect("required");
             return self.err(

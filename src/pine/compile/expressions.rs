@@ -22,8 +22,8 @@ impl<'a> Compiler<'a> {
             ExprKind::Color(c) => self.konst(*c as f64, Ty::Color),
             ExprKind::Na => self.konst(f64::NAN, Ty::Na),
             ExprKind::Name(n) => self.name(n, e.span)?,
-            ExprKind::Call { callee, args } => return self.call(callee, args, e.span, want),
-            ExprKind::Index { base, offset } => self.history(base, offset, e.span)?,
+            ExprKind::Call { callee, args } => return self.call(callee, args, e.span),
+            ExprKind::Index { base, offset } => self.history(base, offset)?,
             ExprKind::Unary { op, expr } => self.unary(*op, expr, e.span)?,
             ExprKind::Binary { op, lhs, rhs } => {
                 let a = self.expr(lhs)?;
@@ -99,7 +99,7 @@ impl<'a> Compiler<'a> {
         self.err(span, format!("undeclared identifier '{n}'"))
     }
 
-    pub(super) fn history(&mut self, base: &'a Expr, offset: &'a Expr, span: Span) -> Result<Val> {
+    pub(super) fn history(&mut self, base: &'a Expr, offset: &'a Expr) -> Result<Val> {
         let b = self.expr(base)?;
         if matches!(b.ty.ty, Ty::Tuple(_) | Ty::Void) {
             return self.err(base.span, "the history operator [] needs a single value");
@@ -142,7 +142,6 @@ impl<'a> Compiler<'a> {
                     ring,
                     back: n as u32,
                 });
-                let _ = span;
                 Ok(Val {
                     reg: dst,
                     ty,

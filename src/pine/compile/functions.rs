@@ -9,8 +9,6 @@ impl<'a> Compiler<'a> {
         def: &'a Stmt,
         callee: &'a Ident,
         args: &'a [Arg],
-        span: Span,
-        want: bool,
     ) -> Result<Option<Val>> {
         let StmtKind::FuncDef { name, params, body } = &def.kind else {
             unreachable!("funcs holds function definitions")
@@ -107,7 +105,6 @@ impl<'a> Compiler<'a> {
         }
         self.scopes.pop();
         self.inline_stack.pop();
-        let _ = (span, want);
         match result? {
             Some(v) => Ok(Some(v)),
             None => Ok(Some(Val {
