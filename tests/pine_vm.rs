@@ -133,6 +133,8 @@ fn semantics_table() {
         ("p = open * 2\nplot(close - open * 2 + p)", &[10.0, 12.0, 11.0, 15.0, 14.0]),
         // TC35: a ta call in a later switch pattern runs only when reached and is not shared
         ("x = switch\n    bar_index < 3 => 0.0\n    ta.sma(close, 2) > 0 => ta.sma(close, 2)\n    => 1.0\ny = ta.sma(close, 2)\nplot(y)", &[NA, 11.0, 11.5, 13.0, 14.5]),
+        // TC36: tuple elements keep their bool and int types
+        ("f() => [close > open, bar_index]\n[up, n] = f()\nplot(up ? n : -1)", &[-1.0, 1.0, -1.0, 3.0, -1.0]),
         // TC25: built-in series
         ("plot(hl2 + hlc3 * 0 + bar_index * 0)", &[10.0, 11.0, 11.5, 13.0, 14.5]),
     ];

@@ -478,7 +478,7 @@ pub static FUNCTIONS: &[FnSig] = &[
             req("length", SimpleInt),
             req("mult", SimpleFloat),
         ],
-        Ret::Of(Ty::Tuple(3)),
+        Ret::Of(Ty::Tuple(3, 0)),
         Impl::Ta(TaKind::Bb),
     ),
     f(
@@ -489,7 +489,7 @@ pub static FUNCTIONS: &[FnSig] = &[
             req("slowlen", SimpleInt),
             req("siglen", SimpleInt),
         ],
-        Ret::Of(Ty::Tuple(3)),
+        Ret::Of(Ty::Tuple(3, 0)),
         Impl::Ta(TaKind::Macd),
     ),
     f(
@@ -557,13 +557,13 @@ pub static FUNCTIONS: &[FnSig] = &[
     f(
         "ta.supertrend",
         &[req("factor", SimpleFloat), req("atrPeriod", SimpleInt)],
-        Ret::Of(Ty::Tuple(2)),
+        Ret::Of(Ty::Tuple(2, 0)),
         Impl::Ta(TaKind::Supertrend),
     ),
     f(
         "ta.dmi",
         &[req("diLength", SimpleInt), req("adxSmoothing", SimpleInt)],
-        Ret::Of(Ty::Tuple(3)),
+        Ret::Of(Ty::Tuple(3, 0)),
         Impl::Ta(TaKind::Dmi),
     ),
     f(

@@ -23,8 +23,10 @@ pub enum Ty {
     Na,
     /// No value (calls made for their effect).
     Void,
-    /// A tuple of this many floats, returned by `ta.bb`, `ta.macd` and user functions.
-    Tuple(u8),
+    /// A tuple returned by `ta.bb`, `ta.macd` or a user function: its length, and the
+    /// kind of each element in 2 bits (element `i` at bits `2i..2i+2`: 0 float, 1 int,
+    /// 2 bool), for up to 16 elements.
+    Tuple(u8, u32),
 }
 
 impl Ty {
@@ -50,6 +52,24 @@ impl Ty {
         self == target || self == Ty::Na || (self == Ty::Int && target == Ty::Float)
     }
 
+    /// The type of element `i` of a tuple whose element kinds are `kinds`.
+    pub fn tuple_element(kinds: u32, i: usize) -> Ty {
+        match (kinds >> (2 * i)) & 3 {
+            1 => Ty::Int,
+            2 => Ty::Bool,
+            _ => Ty::Float,
+        }
+    }
+
+    /// The 2-bit kind of a tuple element of type `self` (see [`Ty::Tuple`]).
+    pub fn tuple_kind(self) -> u32 {
+        match self {
+            Ty::Int => 1,
+            Ty::Bool => 2,
+            _ => 0,
+        }
+    }
+
     /// From an annotation.
     pub fn from_base(b: BaseType) -> Ty {
         match b {
@@ -72,7 +92,7 @@ impl fmt::Display for Ty {
             Ty::Color => f.write_str("color"),
             Ty::Na => f.write_str("na"),
             Ty::Void => f.write_str("void"),
-            Ty::Tuple(n) => write!(f, "tuple of {n}"),
+            Ty::Tuple(n, _) => write!(f, "tuple of {n}"),
         }
     }
 }

@@ -141,7 +141,7 @@ impl<'a> Compiler<'a> {
             }
             PTy::Str if !t.fits(Ty::Str) => return bad("a string"),
             PTy::Color if !t.fits(Ty::Color) => return bad("a color"),
-            PTy::Any if matches!(t, Ty::Void | Ty::Tuple(_)) => return bad("a value"),
+            PTy::Any if matches!(t, Ty::Void | Ty::Tuple(..)) => return bad("a value"),
             _ => {}
         }
         Ok(v)

@@ -43,7 +43,7 @@ impl<'a> Compiler<'a> {
                 ),
             );
         };
-        if matches!(ty, Ty::Tuple(_) | Ty::Void) {
+        if matches!(ty, Ty::Tuple(..) | Ty::Void) {
             return self.err(then.span, "'?:' branches must be single values");
         }
         Ok(Val {
@@ -158,7 +158,7 @@ impl<'a> Compiler<'a> {
     }
 
     pub(super) fn branch_type(&self, acc: Ty, next: Ty, span: Span) -> Result<Ty> {
-        if matches!(next, Ty::Tuple(_)) {
+        if matches!(next, Ty::Tuple(..)) {
             return self.err(span, "a branch returning a tuple is not supported");
         }
         if next == Ty::Void {

@@ -101,7 +101,7 @@ impl<'a> Compiler<'a> {
 
     pub(super) fn history(&mut self, base: &'a Expr, offset: &'a Expr) -> Result<Val> {
         let b = self.expr(base)?;
-        if matches!(b.ty.ty, Ty::Tuple(_) | Ty::Void) {
+        if matches!(b.ty.ty, Ty::Tuple(..) | Ty::Void) {
             return self.err(base.span, "the history operator [] needs a single value");
         }
         let off = self.expr(offset)?;
@@ -240,7 +240,7 @@ impl<'a> Compiler<'a> {
                 Ty::Bool
             }
             BinOp::Eq | BinOp::Ne => {
-                if ta.unify(tb).is_none() || matches!(ta, Ty::Tuple(_) | Ty::Void) {
+                if ta.unify(tb).is_none() || matches!(ta, Ty::Tuple(..) | Ty::Void) {
                     return self.err(
                         span,
                         format!("cannot compare {ta} with {tb} using '{}'", op.symbol()),
@@ -376,7 +376,13 @@ impl<'a> Compiler<'a> {
         }
         Ok(Val {
             reg: first,
-            ty: Type::series(Ty::Tuple(vals.len() as u8)),
+            ty: Type::series(Ty::Tuple(
+                vals.len() as u8,
+                vals.iter()
+                    .enumerate()
+                    .map(|(i, v)| v.ty.ty.tuple_kind() << (2 * i))
+                    .sum(),
+            )),
             konst: None,
         })
     }

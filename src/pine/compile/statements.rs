@@ -165,7 +165,7 @@ impl<'a> Compiler<'a> {
         if matches!(value.ty, Ty::Void) {
             return self.err(value_span, "this expression has no value to assign");
         }
-        if let Ty::Tuple(_) = value.ty {
+        if let Ty::Tuple(..) = value.ty {
             return self.err(
                 value_span,
                 format!(
@@ -221,8 +221,9 @@ impl<'a> Compiler<'a> {
         value: &'a Expr,
         span: Span,
     ) -> Result<()> {
+        let fresh_from = self.init.len() as u32;
         let v = self.expr(value)?;
-        let Ty::Tuple(n) = v.ty.ty else {
+        let Ty::Tuple(n, kinds) = v.ty.ty else {
             return self.err(
                 value.span,
                 format!(
@@ -245,13 +246,21 @@ impl<'a> Compiler<'a> {
             if name.name == "_" {
                 continue;
             }
-            let slot = self.slot();
-            self.mov(slot, Reg(v.reg.0 + i as u32));
+            // As in `var_decl`: a slot this statement computed and nobody owns becomes
+            // the variable itself.
+            let element = Reg(v.reg.0 + i as u32);
+            let slot = if element.0 >= fresh_from && !self.owned.contains(&element.0) {
+                element
+            } else {
+                let slot = self.slot();
+                self.mov(slot, element);
+                slot
+            };
             self.declare(
                 name,
                 Var {
                     slot,
-                    ty: Type::series(Ty::Float),
+                    ty: Type::series(Ty::tuple_element(kinds, i)),
                 },
             )?;
         }

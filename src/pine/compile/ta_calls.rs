@@ -53,7 +53,7 @@ impl<'a> Compiler<'a> {
             }
         }
         let outputs = match ret {
-            Ty::Tuple(n) => n as usize,
+            Ty::Tuple(n, _) => n as usize,
             _ => 1,
         };
         let dst = self.slots(outputs);
