@@ -9,10 +9,12 @@
 //!   feather) used by the backtester and, later, by the simulator.
 //! * [`backtest`]: the bar-driven runner, TradingView-compatible broker emulator,
 //!   statistics and reports.
+//! * [`feed`]: Binance market-data decoding and the local order book.
 //! * [`cli`]: the `pinewire` command line.
 #![deny(missing_docs)]
 
 pub mod backtest;
 pub mod cli;
+pub mod feed;
 pub mod history;
 pub mod pine;
