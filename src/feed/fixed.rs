@@ -113,6 +113,13 @@ fn split_decimal(text: &[u8]) -> Result<(&[u8], &[u8]), FixedError> {
     Ok((int, frac))
 }
 
+/// Checks that `text` is a plain unsigned decimal (`digits[.digits]`) without converting
+/// it, for values that have no increment (a kline's quote volume).
+#[inline]
+pub fn check_decimal(text: &[u8]) -> Result<(), FixedError> {
+    split_decimal(text).map(|_| ())
+}
+
 /// Turns a Binance decimal string into an exact whole count of `inc` (ticks for a price,
 /// lots for a quantity).
 ///
@@ -176,7 +183,8 @@ mod tests {
 
     #[test]
     fn increment_parse_table() {
-        let cases: &[(&str, Result<(i64, u8), FixedError>)] = &[
+        type Case<'s> = (&'s str, Result<(i64, u8), FixedError>);
+        let cases: &[Case<'_>] = &[
             // TC0: Binance tickSize for BTCUSDT
             ("0.01000000", Ok((1, 2))),
             // TC1: Binance stepSize for BTCUSDT
