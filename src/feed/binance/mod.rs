@@ -647,6 +647,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_decoder_moves_to_the_market_data_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Decoder>();
+    }
+
+    #[test]
+    fn frames_beyond_the_presized_capacity_still_decode() {
+        // TC0: a 1 KiB decoder given the 64 KB REST snapshot grows its buffers and decodes it.
+        let tick = Increment::parse("0.01").expect("tick");
+        let step = Increment::parse("0.00001").expect("step");
+        let mut cx = Decoder::with_capacity(tick, step, 1024, 4);
+        let mut snapshot = capture("btcusdt_20240808.gz")
+            .into_iter()
+            .find(|l| l.starts_with(b"{\"lastUpdateId\""))
+            .expect("snapshot line");
+        let Ok(Event::DepthSnapshot(s)) = decode(&mut snapshot, &mut cx) else {
+            panic!("not a snapshot");
+        };
+        assert_eq!((s.last_update_id, s.bids.len()), (50_093_239_218, 1000));
+        assert_eq!(s.bids[0], (6_183_763, 378_826));
+        // TC1: re-pointed at another symbol's increments, the same decoder counts in them.
+        cx.set_increments(Increment::parse("0.1").expect("tick"), step);
+        let mut frame = br#"{"u":1,"s":"X","b":"1.20","B":"1","a":"1.30","A":"1"}"#.to_vec();
+        let Ok(Event::BookTicker(b)) = decode(&mut frame, &mut cx) else {
+            panic!("not a book ticker");
+        };
+        assert_eq!((b.bid_price_ticks, b.ask_price_ticks), (12, 13));
+        assert_eq!(cx.tick().decimals(), 1);
+    }
+
+    #[test]
     fn a_decoder_is_reusable_after_errors() {
         let mut cx = btcusdt();
         let line = br#"{"u":1,"s":"BTCUSDT","b":"1.00","B":"1","a":"1.01","A":"1"}"#;
