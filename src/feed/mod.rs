@@ -4,6 +4,8 @@
 //! locks and never panics on bad input.
 
 pub mod capture;
+pub mod binance;
+pub mod fixed;
 
 /// Which side of the book a level is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
