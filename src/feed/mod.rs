@@ -3,8 +3,8 @@
 //! This code runs on the market-data thread: it allocates nothing after warm-up, takes no
 //! locks and never panics on bad input.
 
-pub mod capture;
 pub mod binance;
+pub mod capture;
 pub mod fixed;
 
 /// Which side of the book a level is on.
