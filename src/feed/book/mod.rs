@@ -1,0 +1,7 @@
+//! The local order book: [`arena::Book`], a preallocated tick-indexed arena, and
+//! [`sync::LocalBook`], which keeps it exactly in step with Binance's snapshot + diff stream.
+//! Both run on the market-data thread and allocate nothing after construction.
+
+pub mod arena;
+
+pub use arena::{Book, BookError, Level};
