@@ -3,5 +3,7 @@
 //! Both run on the market-data thread and allocate nothing after construction.
 
 pub mod arena;
+pub mod sync;
 
 pub use arena::{Book, BookError, Level};
+pub use sync::{LocalBook, SyncReason, SyncStatus};
