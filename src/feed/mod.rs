@@ -15,3 +15,5 @@ pub enum Side {
     /// Sell orders (`a` in Binance messages).
     Ask,
 }
+
+pub mod book;
