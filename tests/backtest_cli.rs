@@ -281,3 +281,18 @@ fn bundled_example_runs_on_bundled_data_with_every_output() {
     assert!(h.contains("<canvas") || h.contains("<svg"));
     assert!(!h.contains("https://") && !h.contains("http://"));
 }
+
+#[test]
+fn book_check_replays_the_bundled_capture() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/binance/ws_capture");
+    let o = run(&[
+        "book-check",
+        &format!("{dir}/btcusdt_20240808.gz"),
+        &format!("{dir}/btcusdt_20240809.gz"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "checked=1072 mismatched=0 gaps=0 resyncs=0 undecodable=0 messages=99574"
+    );
+}

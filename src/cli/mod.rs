@@ -37,6 +37,20 @@ pub enum Command {
     },
     /// Run a strategy over historical klines and report like TradingView's strategy tester.
     Backtest(Box<BacktestArgs>),
+    /// Replay a capture through the decoder and the local order book and check the book's
+    /// best bid/ask against every bookTicker with the book's update id.
+    BookCheck {
+        /// Capture files (gzip, `<ns> <json>` lines), read in order as one stream.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// The symbol's tickSize (price increment).
+        #[arg(long, default_value = "0.01")]
+        tick: String,
+        /// Quantity increment of book levels: the wire's precision (book quantities are not
+        /// always multiples of the order stepSize).
+        #[arg(long, default_value = "0.00000001")]
+        qty: String,
+    },
 }
 
 /// Arguments of `pinewire backtest`.
@@ -93,7 +107,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check { script, dump } => check(&script, dump),
         Command::Backtest(args) => backtest(&args),
+        Command::BookCheck {
+            captures,
+            tick,
+            qty,
+        } => book_check(&captures, &tick, &qty),
     }
+}
+
+fn book_check(captures: &[PathBuf], tick: &str, qty: &str) -> Result<ExitCode> {
+    let inc = |s: &str, flag: &str| {
+        crate::feed::fixed::Increment::parse(s).map_err(|e| anyhow::anyhow!("{flag} '{s}': {e}"))
+    };
+    let r = crate::feed::book_check::run(captures, inc(tick, "--tick")?, inc(qty, "--qty")?)?;
+    println!(
+        "checked={} mismatched={} gaps={} resyncs={} undecodable={} messages={}",
+        r.checked, r.mismatched, r.gaps, r.resyncs, r.undecodable, r.messages
+    );
+    Ok(if r.mismatched == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Reads and compiles a script; compile errors are printed rendered (file:line:col and

@@ -17,3 +17,4 @@ pub enum Side {
 }
 
 pub mod book;
+pub mod book_check;
