@@ -872,6 +872,14 @@ pub fn function(name: &str) -> Option<&'static FnSig> {
     FUNCTIONS.iter().find(|s| s.name == name)
 }
 
+/// The signature of a `strategy.*` order call (every `StratFn` has one in [`FUNCTIONS`]).
+pub fn strategy_signature(f: StratFn) -> &'static FnSig {
+    FUNCTIONS
+        .iter()
+        .find(|s| s.imp == Impl::Strategy(f))
+        .expect("every strategy function is in the table")
+}
+
 /// Built-in series and per-run values, each held in a fixed VM slot (its discriminant).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

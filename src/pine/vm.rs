@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::builtins::{Builtin, StratFn};
+use super::builtins::{strategy_signature, Builtin, StratFn};
 use super::compile::{eval_math1, eval_math2, strategy_params};
 use super::opcodes::{Limits, Op, Reg};
 use super::program::Program;
@@ -145,8 +145,9 @@ struct StratParams {
 }
 
 /// Where each used parameter of a `strategy.*` signature sits in its argument block.
-fn param_positions<const N: usize>(name: &str, used: &[&str]) -> [usize; N] {
-    let sig = super::builtins::function(name).expect("strategy signatures exist");
+fn param_positions<const N: usize>(f: StratFn) -> [usize; N] {
+    let sig = strategy_signature(f);
+    let used = strategy_params(f);
     let mut out = [0; N];
     for (o, u) in out.iter_mut().zip(used) {
         *o = sig
@@ -311,13 +312,10 @@ impl Vm {
             timeframe_ms: 0,
             bar_index: -1,
             params: StratParams {
-                entry: param_positions("strategy.entry", strategy_params(StratFn::Entry)),
-                close: param_positions("strategy.close", strategy_params(StratFn::Close)),
-                close_all: param_positions(
-                    "strategy.close_all",
-                    strategy_params(StratFn::CloseAll),
-                ),
-                exit: param_positions("strategy.exit", strategy_params(StratFn::Exit)),
+                entry: param_positions(StratFn::Entry),
+                close: param_positions(StratFn::Close),
+                close_all: param_positions(StratFn::CloseAll),
+                exit: param_positions(StratFn::Exit),
             },
         })
     }
@@ -816,18 +814,7 @@ fn validate(program: &Program, lim: &Limits) {
             "invalid bytecode at {pc}: {op} (compiler bug)"
         );
         let width = match op {
-            Op::Strategy { f, .. } => {
-                let name = match f {
-                    StratFn::Entry => "strategy.entry",
-                    StratFn::Order => "strategy.order",
-                    StratFn::Close => "strategy.close",
-                    StratFn::CloseAll => "strategy.close_all",
-                    StratFn::Exit => "strategy.exit",
-                    StratFn::Cancel => "strategy.cancel",
-                    StratFn::CancelAll => "strategy.cancel_all",
-                };
-                super::builtins::function(name).map_or(0, |s| s.params.len() as u32)
-            }
+            Op::Strategy { f, .. } => strategy_signature(*f).params.len() as u32,
             Op::ColorRgb { .. } => 4,
             Op::Ta { st, .. } => super::ta_exec::outputs(program.ta[*st as usize].kind),
             _ => 0,
