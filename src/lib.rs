@@ -10,6 +10,7 @@
 //! * [`backtest`]: the bar-driven runner, TradingView-compatible broker emulator,
 //!   statistics and reports.
 //! * [`feed`]: Binance market-data decoding and the local order book.
+//! * [`sim`]: the Binance-compatible exchange simulator that stands in for Binance.
 //! * [`cli`]: the `pinewire` command line.
 #![deny(missing_docs)]
 
@@ -18,3 +19,4 @@ pub mod cli;
 pub mod feed;
 pub mod history;
 pub mod pine;
+pub mod sim;

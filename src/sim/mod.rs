@@ -1,0 +1,11 @@
+//! The Binance-compatible exchange simulator (`pinewire sim`): it stands in for Binance,
+//! which our machines cannot reach, so that the same feed (and, later, order) code runs
+//! against it unchanged.
+//!
+//! The simulator speaks Binance's documented wire formats exactly and reuses nothing of the
+//! engine but the Binance message formats, so that it stays an honest stand-in. It runs on
+//! its own threads, never on the engine's hot threads. Its parts:
+//!
+//! * [`source`]: the contract between a market (what happens) and the server (who hears
+//!   it): stream names, kline intervals, the [`source::MarketSource`] trait.
+pub mod source;
