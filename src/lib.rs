@@ -11,10 +11,12 @@
 //!   statistics and reports.
 //! * [`feed`]: Binance market-data decoding and the local order book.
 //! * [`sim`]: the Binance-compatible exchange simulator that stands in for Binance.
+//! * [`calendar`]: UTC calendar arithmetic and ISO-8601 text shared by every subsystem.
 //! * [`cli`]: the `pinewire` command line.
 #![deny(missing_docs)]
 
 pub mod backtest;
+pub mod calendar;
 pub mod cli;
 pub mod feed;
 pub mod history;

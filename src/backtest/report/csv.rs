@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::backtest::result::{BacktestRun, SymbolRun};
 use crate::pine::strategy::Direction;
 
-use super::time::iso8601_utc;
+use crate::calendar::iso8601_utc;
 
 /// The trades CSV header (one symbol); with several symbols a `symbol,` column comes first.
 pub const TRADES_HEADER: &str =

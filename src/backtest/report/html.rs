@@ -25,7 +25,7 @@ use crate::pine::strategy::{CommissionType, Direction, QtyType};
 use crate::pine::StrategySettings;
 
 use super::summary::{self, group_thousands, money, SummaryTable, ROWS};
-use super::time::{iso8601_date, iso8601_utc};
+use crate::calendar::{iso8601_date, iso8601_utc};
 
 /// Bars beyond this many are aggregated: consecutive bars are merged into candles so
 /// that a chart has at most this many.

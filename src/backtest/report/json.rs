@@ -13,7 +13,7 @@ use crate::pine::strategy::{CommissionType, QtyType};
 use crate::pine::{StrategySettings, StringTable};
 
 use super::csv::side;
-use super::time::iso8601_utc;
+use crate::calendar::iso8601_utc;
 
 /// A number, or `null` when it is not finite.
 fn num(x: f64) -> Value {

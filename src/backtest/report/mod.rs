@@ -2,7 +2,7 @@
 //! becomes for people and other programs. The CLI's `backtest` command prints
 //! [`summary_text`], writes the trades and plots CSV ([`write_trades_csv`],
 //! [`write_plots_csv`]), prints [`to_json`] for `--json`, and writes one self-contained
-//! HTML report ([`write_html`]). [`time`] converts bar times to and from ISO-8601 UTC,
+//! HTML report ([`write_html`]). [`crate::calendar`] converts bar times to and from ISO-8601 UTC,
 //! also for the CLI's `--from`/`--to`.
 //!
 //! Runs on the CLI's thread after the backtest, never on a hot path: the code favours
@@ -13,13 +13,12 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod summary;
-pub mod time;
 
 pub use csv::{write_plots_csv, write_trades_csv};
 pub use html::write_html;
 pub use json::to_json;
 pub use summary::summary_text;
-pub use time::{iso8601_date, iso8601_utc, parse_time};
+pub use crate::calendar::{iso8601_date, iso8601_utc, parse_time};
 
 /// A small hand-made run shared by the report tests: 4 five-minute bars, a winning long,
 /// a losing short and one open entry.

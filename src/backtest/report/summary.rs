@@ -12,7 +12,7 @@
 
 use crate::backtest::result::{BacktestRun, Stats, SymbolRun, Trade};
 
-use super::time::iso8601_date;
+use crate::calendar::iso8601_date;
 
 /// The text shown for a value that is not a number (`NaN`, e.g. a profit factor without
 /// losing trades).

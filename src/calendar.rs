@@ -1,4 +1,6 @@
-//! UTC timestamps as text, both ways, without a calendar dependency.
+//! UTC calendar arithmetic and timestamps as text, both ways, without a calendar
+//! dependency: reports, the kline builder (weekly and monthly bars) and the capture
+//! recorder (hourly files) share it.
 //!
 //! Bars carry their open time as milliseconds since the Unix epoch; reports print it as
 //! ISO-8601 UTC and the CLI's `--from`/`--to` read it back. The proleptic Gregorian
@@ -8,7 +10,7 @@
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (`m` in 1..=12, `d` in 1..=31).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400; // [0, 399]
@@ -19,7 +21,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// The (year, month, day) of a day count since 1970-01-01; inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097; // [0, 146096]
@@ -36,7 +38,8 @@ fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+/// Days in month `m` (1..=12) of year `y` (proleptic Gregorian).
+pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         2 if is_leap(y) => 29,
         2 => 28,
