@@ -5,6 +5,7 @@
 
 pub mod binance;
 pub mod capture;
+pub mod capture_writer;
 pub mod fixed;
 
 /// Which side of the book a level is on.
