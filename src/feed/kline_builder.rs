@@ -1783,6 +1783,7 @@ mod tests {
                 "{}",
                 bar.open_time_ms
             );
+            assert_eq!(bar.volume(step), row.volume, "{}", bar.open_time_ms);
             assert!(bar.trade_count > 1_000);
         }
     }
