@@ -679,7 +679,9 @@ impl KlineBuilder {
     /// `now_ms` is Binance's clock, not the local one: pass the local time converted to
     /// exchange time *minus the lateness allowed to trades*. A trade whose time falls in a
     /// bar that `on_time` already closed is dropped and counted as late, so calling this
-    /// with a clock ahead of the trade stream loses trades.
+    /// with a clock ahead of the trade stream loses trades. On the kline-stream path
+    /// ([`KlineBuilder::on_kline`]) bars close on `x: true`; calling `on_time` there
+    /// closes a snapshot bar with the values it had, which may not be final.
     #[inline]
     pub fn on_time(&mut self, now_ms: u64, out: &mut impl FnMut(&Bar)) {
         if self.has_bar && now_ms <= self.bar.close_time_ms {
@@ -861,6 +863,11 @@ mod tests {
     use crate::feed::binance::tests::{btcusdt, capture, decoder};
     use crate::feed::binance::{decode, Event};
 
+    /// A generated trade: id, time, price ticks, qty lots, buyer is maker.
+    type TradeRow = (u64, u64, i64, i64, bool);
+    /// A trade inside a reference group: id, price ticks, qty lots, buyer is maker.
+    type GroupTrade = (u64, i64, i64, bool);
+
     fn iv(text: &str) -> BarInterval {
         BarInterval::parse(text).expect("test interval")
     }
@@ -963,7 +970,8 @@ mod tests {
 
     #[test]
     fn alignment_table() {
-        let cases: &[(&str, u64, Option<(u64, u64)>)] = &[
+        type Span = Option<(u64, u64)>;
+        let cases: &[(&str, u64, Span)] = &[
             // TC0: the documented kline sample's event time, 1m
             (
                 "1m",
@@ -1622,7 +1630,8 @@ mod tests {
     fn quote_volume_parse_table() {
         let btc = (inc("0.01"), inc("0.00001"));
         let odd = (inc("0.005"), inc("10"));
-        let cases: &[(&str, (Increment, Increment), Result<i128, FixedError>)] = &[
+        type Case<'s> = (&'s str, (Increment, Increment), Result<i128, FixedError>);
+        let cases: &[Case<'_>] = &[
             // TC0: Binance's 8 decimals, BTCUSDT's 7 significant
             ("1234.56789010", btc, Ok(12_345_678_901)),
             // TC1: zero
@@ -1810,7 +1819,7 @@ mod tests {
 
     /// The reference: drop replays, group by interval, fold each group, fill the gaps
     /// between groups with the previous close. Returns the closed bars and the open one.
-    fn reference(interval: &str, trades: &[(u64, u64, i64, i64, bool)]) -> (Vec<Bar>, Bar) {
+    fn reference(interval: &str, trades: &[TradeRow]) -> (Vec<Bar>, Bar) {
         let starts = month_starts();
         let open_of = |t: u64| -> u64 {
             match interval {
@@ -1828,7 +1837,7 @@ mod tests {
                 _ => open + iv(interval).fixed_ms().expect("fixed"),
             }
         };
-        let mut groups: Vec<(u64, Vec<(u64, i64, i64, bool)>)> = Vec::new();
+        let mut groups: Vec<(u64, Vec<GroupTrade>)> = Vec::new();
         let mut max_id = None;
         for &(id, t, px, qty, maker) in trades {
             if max_id.is_some_and(|m| id <= m) {
@@ -1841,7 +1850,7 @@ mod tests {
                 _ => groups.push((open, vec![(id, px, qty, maker)])),
             }
         }
-        let fold = |open: u64, g: &[(u64, i64, i64, bool)], closed: bool| Bar {
+        let fold = |open: u64, g: &[GroupTrade], closed: bool| Bar {
             open_time_ms: open,
             close_time_ms: next_of(open) - 1,
             first_trade_id: g[0].0 as i64,
@@ -1877,7 +1886,7 @@ mod tests {
 
     /// Random trades: ids mostly consecutive (some skipped), times non-decreasing with
     /// jumps of up to three intervals, some trades replayed.
-    fn trades_strategy() -> impl Strategy<Value = (&'static str, Vec<(u64, u64, i64, i64, bool)>)> {
+    fn trades_strategy() -> impl Strategy<Value = (&'static str, Vec<TradeRow>)> {
         let interval = prop::sample::select(vec!["1s", "1m", "15m", "1h", "1d", "3d", "1w", "1M"]);
         (interval, 1_500_000_000_000u64..1_800_000_000_000).prop_flat_map(|(interval, start)| {
             let len = iv(interval).fixed_ms().unwrap_or(30 * DAY_MS);
@@ -1889,7 +1898,7 @@ mod tests {
             let trade = (step, 1i64..1_000, 1i64..100, any::<bool>(), 0u8..20);
             prop::collection::vec(trade, 1..120).prop_map(move |raw| {
                 let (mut t, mut id) = (start, 1_000u64);
-                let mut trades: Vec<(u64, u64, i64, i64, bool)> = Vec::new();
+                let mut trades: Vec<TradeRow> = Vec::new();
                 for (dt, px, qty, maker, roll) in raw {
                     if roll == 0 && !trades.is_empty() {
                         // A replay of an earlier trade.
