@@ -2,7 +2,8 @@
 //! depthUpdate of both files), in bytes/s and messages/s: pinewire's simd-json decoder
 //! into integer ticks and lots plus the tick-indexed `LocalBook`, against the conventional
 //! baseline measured in the same run: serde_json into owned structs plus a `BTreeMap` book
-//! keyed by the parsed price (`cargo bench --bench feed`).
+//! keyed by the parsed price (`cargo bench --bench feed`). Also the kline builder over the
+//! capture's trades, in trades/s.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -12,6 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pinewire::feed::binance::{self, Decoder, Event};
 use pinewire::feed::book::LocalBook;
 use pinewire::feed::fixed::Increment;
+use pinewire::feed::kline_builder::{BarInterval, KlineBuilder};
 use serde::Deserialize;
 
 /// The snapshot and the depth diffs of the capture, JSON only, in order.
@@ -152,5 +154,60 @@ fn depth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, depth);
+/// The capture's trades, decoded once: (id, time, price ticks, qty lots, buyer is maker).
+fn capture_trades() -> Vec<(u64, u64, i64, i64, bool)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/binance/ws_capture");
+    let tick = Increment::parse("0.01").expect("tick");
+    let step = Increment::parse("0.00001").expect("step");
+    let mut dec = Decoder::new(tick, step);
+    let mut out = Vec::new();
+    for f in ["btcusdt_20240808.gz", "btcusdt_20240809.gz"] {
+        let file = std::fs::File::open(format!("{dir}/{f}")).expect("capture");
+        let r = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file));
+        for line in r.lines() {
+            let line = line.expect("line");
+            if !line.contains("@trade") {
+                continue;
+            }
+            let mut json = line.split_once(' ').expect("record").1.as_bytes().to_vec();
+            if let Ok(Event::Trade(t)) = binance::decode(&mut json, &mut dec) {
+                out.push((
+                    t.trade_id,
+                    t.trade_time_ms,
+                    t.price_ticks,
+                    t.qty_lots,
+                    t.buyer_is_maker,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `KlineBuilder::on_trade` over the capture's ~20k trades, in trades/s: 1m bars (the
+/// common case: almost every trade lands in the open bar) and 1s bars (a boundary every
+/// few trades, with empty seconds filled in).
+fn kline_builder(c: &mut Criterion) {
+    let trades = capture_trades();
+    let mut g = c.benchmark_group("kline_builder_on_trade");
+    g.throughput(Throughput::Elements(trades.len() as u64));
+    for name in ["1m", "1s"] {
+        let interval = BarInterval::parse(name).expect("interval");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut builder = KlineBuilder::new(interval);
+                let mut closed = 0u64;
+                for &(id, t, px, qty, maker) in &trades {
+                    builder.on_trade(id, t, px, qty, maker, &mut |bar| {
+                        closed += bar.trade_count;
+                    });
+                }
+                black_box(closed)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, depth, kline_builder);
 criterion_main!(benches);

@@ -7,6 +7,7 @@ pub mod binance;
 pub mod capture;
 pub mod capture_writer;
 pub mod fixed;
+pub mod kline_builder;
 
 /// Which side of the book a level is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
