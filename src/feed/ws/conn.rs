@@ -401,8 +401,9 @@ impl WsConn {
     }
 
     /// Starts a TCP connect now (resolving the host; the address list is walked one
-    /// address per attempt). `Err` leaves the connection in `Backoff`.
-    pub fn connect(&mut self, registry: &Registry, now: Instant) -> Result<(), ()> {
+    /// address per attempt). `false` leaves the connection in `Backoff`, with
+    /// [`WsConn::last_error`] saying why.
+    pub fn connect(&mut self, registry: &Registry, now: Instant) -> bool {
         self.counters.attempts += 1;
         let addrs: Vec<SocketAddr> =
             match (self.spec.endpoint.host.as_str(), self.spec.endpoint.port).to_socket_addrs() {
@@ -412,7 +413,7 @@ impl WsConn {
                         now,
                         format!("cannot resolve {}: {e}", self.spec.endpoint.host),
                     );
-                    return Err(());
+                    return false;
                 }
             };
         if addrs.is_empty() {
@@ -420,7 +421,7 @@ impl WsConn {
                 now,
                 format!("{} resolves to no address", self.spec.endpoint.host),
             );
-            return Err(());
+            return false;
         }
         let addr = addrs[self.addr_turn % addrs.len()];
         self.addr_turn = self.addr_turn.wrapping_add(1);
@@ -428,7 +429,7 @@ impl WsConn {
             Ok(t) => t,
             Err(e) => {
                 self.schedule_retry(now, format!("connect to {addr}: {e}"));
-                return Err(());
+                return false;
             }
         };
         let mut stream = match (&self.spec.tls, &self.server_name) {
@@ -436,7 +437,7 @@ impl WsConn {
                 Ok(tls) => NetStream::tls(tcp, tls),
                 Err(e) => {
                     self.schedule_retry(now, format!("TLS setup: {e}"));
-                    return Err(());
+                    return false;
                 }
             },
             _ => NetStream::plain(tcp),
@@ -447,12 +448,12 @@ impl WsConn {
             Interest::READABLE | Interest::WRITABLE,
         ) {
             self.schedule_retry(now, format!("mio register: {e}"));
-            return Err(());
+            return false;
         }
         self.phase = Phase::Connecting(stream);
         self.state = ConnState::Connecting;
         self.deadline = Some(now + self.spec.connect_timeout);
-        Ok(())
+        true
     }
 
     /// Handles timers: starts a due reconnect, sends a due SUBSCRIBE, fails a connect that
@@ -462,7 +463,7 @@ impl WsConn {
         match self.state {
             ConnState::Closed => Drive::Idle,
             ConnState::Backoff => {
-                if self.deadline.is_some_and(|d| now >= d) && self.connect(registry, now).is_err() {
+                if self.deadline.is_some_and(|d| now >= d) && !self.connect(registry, now) {
                     return Drive::Down;
                 }
                 Drive::Idle
