@@ -4,7 +4,8 @@
 //!
 //! Everything here runs on a market-data thread (see [`crate::feed::md`]), driven by its
 //! `mio::Poll`; nothing blocks except host-name resolution when a connection (re)starts.
-//! On the per-message path only tungstenite allocates (one buffer per message).
+//! On the per-message path nothing allocates after warm-up (tungstenite included, as
+//! measured by `tests/feed_client.rs` for frames well under its 128 KiB read buffer).
 
 pub mod backoff;
 pub mod conn;
