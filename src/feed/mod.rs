@@ -20,3 +20,6 @@ pub enum Side {
 
 pub mod book;
 pub mod book_check;
+pub mod md;
+pub mod rest;
+pub mod ws;
