@@ -272,7 +272,9 @@ mod tests {
     #[test]
     fn scan_table() {
         const RAW: &str = r#"{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":2,"u":3,"b":[["1.00000000","0.00100000"]],"a":[]}"#;
-        let cases: &[(&str, Option<(Option<&str>, &str, [u64; 3], usize, usize)>)] = &[
+        /// Stream, symbol, `[E, U, u]`, bid and ask counts; `None` when the scan gives up.
+        type Want<'s> = Option<(Option<&'s str>, &'s str, [u64; 3], usize, usize)>;
+        let cases: &[(&str, Want<'_>)] = &[
             // TC0: raw frame
             (RAW, Some((None, "BTCUSDT", [1, 2, 3], 1, 0))),
             // TC1: enveloped frame
