@@ -1,9 +1,14 @@
 //! Depth decode + apply over the bundled BTCUSDT capture (the REST snapshot, then every
-//! depthUpdate of both files), in bytes/s and messages/s: pinewire's simd-json decoder
-//! into integer ticks and lots plus the tick-indexed `LocalBook`, against the conventional
-//! baseline measured in the same run: serde_json into owned structs plus a `BTreeMap` book
-//! keyed by the parsed price (`cargo bench --bench feed`). Also the kline builder over the
-//! capture's trades, in trades/s.
+//! depthUpdate of both files), in bytes/s and messages/s: pinewire's decoder into integer
+//! ticks and lots plus the tick-indexed `LocalBook`, both through the default entry point
+//! (`decode`: the frame-specific depth scanner, simd-json for anything else) and through
+//! simd-json's tape alone (`decode_frame_tape`), against the conventional baseline measured
+//! in the same run: serde_json into owned structs plus a `BTreeMap` book keyed by the
+//! parsed price (`cargo bench --bench feed`). Also the kline builder over the capture's
+//! trades, in trades/s.
+//!
+//! Every pinewire variant first copies each frame into a reused buffer, as the socket read
+//! does in the engine (and because simd-json rewrites the frame in place).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -41,17 +46,31 @@ fn depth_messages() -> Vec<Vec<u8>> {
     out
 }
 
+/// Which pinewire decode entry point a run goes through.
+#[derive(Clone, Copy)]
+enum Path {
+    /// `binance::decode`: the depth scanner, simd-json for anything else.
+    Default,
+    /// `binance::decode_frame_tape`: simd-json's tape for every frame.
+    Tape,
+}
+
 fn pinewire(
     msgs: &[Vec<u8>],
     scratch: &mut Vec<u8>,
     dec: &mut Decoder,
     book: &mut LocalBook,
+    path: Path,
 ) -> u64 {
     let mut applied = 0;
     for m in msgs {
         scratch.clear();
         scratch.extend_from_slice(m);
-        match binance::decode(scratch, dec) {
+        let event = match path {
+            Path::Default => binance::decode(scratch, dec),
+            Path::Tape => binance::decode_frame_tape(scratch, dec).map(|f| f.event),
+        };
+        match event {
             Ok(Event::DepthSnapshot(s)) => {
                 book.on_snapshot(s.last_update_id, s.bids, s.asks);
             }
@@ -135,12 +154,17 @@ fn depth(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes as u64));
     let mut scratch = Vec::with_capacity(128 * 1024);
     let mut dec = Decoder::new(tick, qty);
-    g.bench_function("pinewire_simd_json_tick_book", |b| {
-        b.iter(|| {
-            let mut book = LocalBook::new(1 << 16, 8192, 4096, 1 << 18);
-            black_box(pinewire(&msgs, &mut scratch, &mut dec, &mut book))
-        })
-    });
+    for (name, path) in [
+        ("pinewire_depth_scan_tick_book", Path::Default),
+        ("pinewire_simd_json_tick_book", Path::Tape),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut book = LocalBook::new(1 << 16, 8192, 4096, 1 << 18);
+                black_box(pinewire(&msgs, &mut scratch, &mut dec, &mut book, path))
+            })
+        });
+    }
     g.bench_function("baseline_serde_json_btreemap", |b| {
         b.iter(|| black_box(baseline(&msgs)))
     });
@@ -148,7 +172,13 @@ fn depth(c: &mut Criterion) {
     g.bench_function("pinewire_messages", |b| {
         b.iter(|| {
             let mut book = LocalBook::new(1 << 16, 8192, 4096, 1 << 18);
-            black_box(pinewire(&msgs, &mut scratch, &mut dec, &mut book))
+            black_box(pinewire(
+                &msgs,
+                &mut scratch,
+                &mut dec,
+                &mut book,
+                Path::Default,
+            ))
         })
     });
     g.finish();

@@ -127,8 +127,101 @@ pub fn check_decimal(text: &[u8]) -> Result<(), FixedError> {
 /// be zero and the value must be a whole multiple of the increment, else
 /// [`FixedError::NotAMultiple`]. The value scaled to the increment's decimals must fit an
 /// `i64` ([`FixedError::Overflow`]): with a tick of 0.01 that is prices up to about 9.2e16.
+///
+/// Binance's fixed shape (1 to 8 integer digits, a point, exactly 8 decimals, with an
+/// increment of at most 8 decimals) takes a branch-light SWAR path, eight digits per `u64`;
+/// anything else, and every input the fast path would reject, goes through the general
+/// digit-by-digit path, so results and errors are the same whichever path runs.
 #[inline]
 pub fn parse_units(text: &[u8], inc: Increment) -> Result<i64, FixedError> {
+    match parse_units_fast(text, inc) {
+        Some(units) => Ok(units),
+        None => parse_units_slow(text, inc),
+    }
+}
+
+/// `0x30` ('0') in every byte.
+const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Whether every byte of `t` (a word already XORed with [`ASCII_ZEROS`]) is 0..=9, i.e.
+/// whether the original bytes were all ASCII digits. The first test bounds every byte to
+/// 0x0F, so the add cannot carry from one byte into the next.
+#[inline(always)]
+fn all_digits(t: u64) -> bool {
+    (t & 0xF0F0_F0F0_F0F0_F0F0) == 0
+        && (t.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0
+}
+
+/// The value of eight decimal digits held one per byte (0..=9, most significant in the
+/// lowest byte, as loaded little-endian from text): three multiplies instead of eight.
+#[inline(always)]
+fn eight_digits(t: u64) -> u64 {
+    let t = (t.wrapping_mul(10 << 8 | 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let t = (t.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    t.wrapping_mul(10_000 << 32 | 1) >> 32
+}
+
+/// Powers of ten that the fast path scales by (`10^0 ..= 10^8`).
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The fast path of [`parse_units`] for `int.dddddddd` with 1 to 8 integer digits and an
+/// increment of at most 8 decimals. `None` means "not this shape or not an exact multiple":
+/// the caller then runs the general path, which also produces the error.
+#[inline(always)]
+fn parse_units_fast(text: &[u8], inc: Increment) -> Option<i64> {
+    let len = text.len();
+    if !(10..=17).contains(&len) || inc.decimals > 8 {
+        return None;
+    }
+    let int_len = len - 9;
+    if text[int_len] != b'.' {
+        return None;
+    }
+    // The first eight bytes hold every integer digit (1 to 8 of them, then the point and
+    // some decimals); shifting left drops the bytes after the integer digits and leaves
+    // zero bytes, read as leading zeros, in front of them.
+    let head = u64::from_le_bytes(text[..8].try_into().ok()?) ^ ASCII_ZEROS;
+    let int = head << (8 * (8 - int_len) as u32);
+    let frac = u64::from_le_bytes(text[len - 8..].try_into().ok()?) ^ ASCII_ZEROS;
+    if !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    let decimals = u32::from(inc.decimals);
+    let kept = if decimals == 0 {
+        // Every decimal is dropped and must be zero.
+        if frac != 0 {
+            return None;
+        }
+        0
+    } else {
+        // Decimals past the increment's (the high bytes) must be zero; the kept ones,
+        // shifted to the top, read as a number with leading zeros.
+        if decimals < 8 && frac >> (8 * decimals) != 0 {
+            return None;
+        }
+        eight_digits(frac << (8 * (8 - decimals)))
+    };
+    // Below 10^8 * 10^8 + 10^8: no overflow is possible.
+    let scaled = (eight_digits(int) * POW10[decimals as usize] + kept) as i64;
+    if inc.units == 1 {
+        return Some(scaled);
+    }
+    (scaled % inc.units == 0).then(|| scaled / inc.units)
+}
+
+/// The general path of [`parse_units`]: any length, any number of decimals, every error.
+#[cold]
+fn parse_units_slow(text: &[u8], inc: Increment) -> Result<i64, FixedError> {
     let (int, frac) = split_decimal(text)?;
     let decimals = usize::from(inc.decimals);
     let (kept, dropped) = if frac.len() > decimals {
@@ -273,6 +366,35 @@ mod tests {
             ("1.000000000000000000000000", tick, Ok(100)),
             // TC22: whitespace is junk
             (" 1.00", tick, Err(FixedError::Invalid)),
+            // TC23: fast-path shape, eight integer digits (the largest it takes)
+            ("99999999.99000000", tick, Ok(9_999_999_999)),
+            // TC24: fast-path shape, a stray digit past the tick
+            ("61837.63000001", tick, Err(FixedError::NotAMultiple)),
+            // TC25: fast-path shape, junk among the decimals
+            ("61837.630x0000", tick, Err(FixedError::Invalid)),
+            // TC26: fast-path shape, junk in the integer digits
+            ("6/837.63000000", tick, Err(FixedError::Invalid)),
+            // TC27: fast-path shape, a step of 0.005
+            ("0.01500000", five, Ok(3)),
+            // TC28: fast-path shape, not a multiple of 0.005
+            ("0.01200000", five, Err(FixedError::NotAMultiple)),
+            // TC29: fast-path shape, a whole step: every decimal must be zero
+            ("120.00000000", ten, Ok(12)),
+            // TC30: fast-path shape, a whole step with a non-zero decimal
+            ("120.00000001", ten, Err(FixedError::NotAMultiple)),
+            // TC31: nine integer digits leave the fast path and still parse
+            ("123456789.12000000", tick, Ok(12_345_678_912)),
+            // TC32: eight decimals where the step has eight
+            (
+                "0.00000001",
+                Increment {
+                    units: 1,
+                    decimals: 8,
+                },
+                Ok(1),
+            ),
+            // TC33: a point where the fast path expects the last digit before the decimals
+            ("1234.5.000000", tick, Err(FixedError::Invalid)),
         ];
         for (i, (text, inc, want)) in cases.iter().enumerate() {
             assert_eq!(&parse_units(text.as_bytes(), *inc), want, "TC{i}: {text:?}");
@@ -319,6 +441,56 @@ mod tests {
             if let Ok(text) = std::str::from_utf8(&bytes) {
                 let _ = Increment::parse(text);
             }
+        }
+
+        /// The SWAR fast path agrees with the general path on random decimals near
+        /// Binance's shape: every length of integer part around the eight-digit limit,
+        /// every number of decimals around eight, runs of zeros (trailing, leading, all),
+        /// stray bytes anywhere, and increments with 0 to 10 decimals, powers of ten or not.
+        #[test]
+        fn fast_path_equals_slow_path(
+            int in prop_oneof!["[0-9]{1,9}", "0{1,3}[0-9]{0,6}", "9{7,9}", "[0-9]{0,2}"],
+            frac in prop_oneof![
+                "[0-9]{8}",
+                "[0-9]{0,4}0{0,8}",
+                "0{8}",
+                "[0-9]{7,9}",
+                "[0-9]{1,2}0{6}",
+            ],
+            point in prop::bool::weighted(0.95),
+            junk in proptest::option::weighted(0.2, (any::<prop::sample::Index>(), any::<u8>())),
+            inc in prop_oneof![
+                3 => (Just(1i64), 0u8..=10),
+                1 => (1i64..=1000, 0u8..=10),
+                1 => (prop::sample::select(vec![2i64, 5, 10, 25, 100, 1000]), 0u8..=9),
+            ].prop_map(|(units, decimals)| Increment { units, decimals }),
+        ) {
+            let mut text = int.into_bytes();
+            if point {
+                text.push(b'.');
+                text.extend_from_slice(frac.as_bytes());
+            }
+            if let Some((at, byte)) = junk {
+                if !text.is_empty() {
+                    let i = at.index(text.len());
+                    text[i] = byte;
+                }
+            }
+            let slow = parse_units_slow(&text, inc);
+            if let Some(fast) = parse_units_fast(&text, inc) {
+                prop_assert_eq!(Ok(fast), slow, "{:?} {:?}", String::from_utf8_lossy(&text), inc);
+            }
+            prop_assert_eq!(parse_units(&text, inc), slow);
+        }
+
+        /// On exactly Binance's shape with a power-of-ten increment of at most 8 decimals
+        /// and no stray digit past it, the fast path must answer (not fall back).
+        #[test]
+        fn fast_path_covers_binance_shape(int in "[0-9]{1,8}", kept in "[0-9]{0,8}", decimals in 0u8..=8) {
+            let kept = &kept[..kept.len().min(usize::from(decimals))];
+            let text = format!("{int}.{kept:0<8}");
+            let inc = Increment { units: 1, decimals };
+            prop_assert_eq!(parse_units_fast(text.as_bytes(), inc).map(Ok), Some(parse_units_slow(text.as_bytes(), inc)));
         }
 
         #[test]
