@@ -546,7 +546,14 @@ mod tests {
             taker_buy_quote_e8: i128::from(e8("0.5")),
         };
         let mut s = String::new();
-        kline(&mut s, "BNBBTC", 1672515782136, KlineInterval::M1, &k, false);
+        kline(
+            &mut s,
+            "BNBBTC",
+            1672515782136,
+            KlineInterval::M1,
+            &k,
+            false,
+        );
         cases.push((
             s,
             r#"{"e":"kline","E":1672515782136,"s":"BNBBTC","k":{"t":1672515780000,"T":1672515839999,"s":"BNBBTC","i":"1m","f":100,"L":200,"o":"0.00100000","c":"0.00200000","h":"0.00250000","l":"0.00150000","v":"1000.00000000","n":100,"x":false,"q":"1.00000000","V":"500.00000000","Q":"0.50000000","B":"0"}}"#,
@@ -632,7 +639,14 @@ mod tests {
             taker_buy_quote_e8: 0,
         };
         let mut s = String::new();
-        kline(&mut s, "ETHUSDT", 1682244928001, KlineInterval::S1, &k, true);
+        kline(
+            &mut s,
+            "ETHUSDT",
+            1682244928001,
+            KlineInterval::S1,
+            &k,
+            true,
+        );
         assert_eq!(
             s,
             r#"{"e":"kline","E":1682244928001,"s":"ETHUSDT","k":{"t":1682244927000,"T":1682244927999,"s":"ETHUSDT","i":"1s","f":-1,"L":-1,"o":"1870.76000000","c":"1870.76000000","h":"1870.76000000","l":"1870.76000000","v":"0.00000000","n":0,"x":true,"q":"0.00000000","V":"0.00000000","Q":"0.00000000","B":"0"}}"#

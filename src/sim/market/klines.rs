@@ -257,8 +257,7 @@ impl Klines {
                         }
                     }
                     Some(mut acc) => {
-                        while acc.next_update_ms <= now_ms && acc.next_update_ms <= acc.close_ms
-                        {
+                        while acc.next_update_ms <= now_ms && acc.next_update_ms <= acc.close_ms {
                             if want {
                                 self.push(out, key, interval, &acc, false, acc.next_update_ms);
                             }
@@ -499,11 +498,16 @@ mod tests {
         assert_eq!(s1, 120, "TC2");
         // TC3: REST 1m lists both closed minutes plus the open one (most recent first cut)
         let body = k.rest(KlineInterval::M1, None, None, 2).expect("rest");
-        assert!(body.starts_with(&format!("[[{},", t0 + 60_000)), "TC3: {body}");
+        assert!(
+            body.starts_with(&format!("[[{},", t0 + 60_000)),
+            "TC3: {body}"
+        );
         // TC4: a 5m window merges minutes: opens at the first trade, not the empty minute
         let body = k.rest(KlineInterval::M5, None, None, 10).expect("rest");
         assert!(
-            body.contains("\"0.00000510\",\"0.00000510\",\"0.00000505\",\"0.00000505\",\"0.00000005\""),
+            body.contains(
+                "\"0.00000510\",\"0.00000510\",\"0.00000505\",\"0.00000505\",\"0.00000005\""
+            ),
             "TC4: {body}"
         );
         // TC5: start > end is Binance's -1023
@@ -515,7 +519,10 @@ mod tests {
         let body = k
             .rest(KlineInterval::M1, Some(t0 + 1), None, 10)
             .expect("rest");
-        assert!(body.starts_with(&format!("[[{},", t0 + 60_000)), "TC6: {body}");
+        assert!(
+            body.starts_with(&format!("[[{},", t0 + 60_000)),
+            "TC6: {body}"
+        );
     }
 
     #[test]

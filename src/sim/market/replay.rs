@@ -1,9 +1,11 @@
 //! Replay of a recorded Binance capture (`<local ns> <raw json>` gzip lines, the format of
 //! the bundled hftbacktest capture and of `pinewire record`).
 //!
-//! The replay starts at the capture's REST depth snapshot (earlier lines are skipped: the
-//! book is unknown before it) and keeps its own book from the snapshot and the recorded
-//! diffs (those with `u > lastUpdateId`). Market time is the local receive stamp, in
+//! The replay starts at the capture's REST depth snapshot (earlier lines are not sent: the
+//! book is unknown before it, but diffs recorded before the snapshot line with
+//! `u > lastUpdateId` are applied, as Binance's local-book procedure buffers them) and
+//! keeps its own book from the snapshot and the recorded diffs (those with
+//! `u > lastUpdateId`). Market time is the local receive stamp, in
 //! 100 ms steps. Each step sends the recorded bodies of `depth@100ms`, `bookTicker` and
 //! `trade` unchanged (their `E` is the exchange's clock), and derives what the capture
 //! lacks:
@@ -41,6 +43,8 @@ const STEP_MS: i64 = 100;
 const RECENT_TRADES: usize = 1000;
 /// Recorded tickers waiting for the book to reach their id (bounded like the feed's).
 const PENDING_TICKERS: usize = 1 << 14;
+/// Diffs (and tickers) kept from before the snapshot line.
+const PRE_SNAPSHOT_BUFFER: usize = 4096;
 
 /// Why a capture cannot be replayed.
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +309,7 @@ impl ReplayMarket {
         let mut reader = CaptureReader::new(paths);
         let mut symbol: Option<String> = None;
         let mut snapshot_line: Option<(String, u64, u64)> = None;
+        let mut before: VecDeque<Rec> = VecDeque::new();
         while let Some(rec) = reader.next() {
             let rec = rec?;
             let line = rec.line;
@@ -316,8 +321,17 @@ impl ReplayMarket {
                 snapshot_line = Some((json.to_string(), line, recv_ns));
                 break;
             }
-            // Lines before the snapshot only tell the symbol.
-            let _ = parse_record(recv_ns, json, &mut symbol);
+            // Before the snapshot: diffs are buffered (the snapshot usually arrives after
+            // the diff that straddles its id, as Binance's procedure expects), tickers
+            // too (for the self-check); the rest only tells the symbol.
+            if let Some(rec) = parse_record(recv_ns, json, &mut symbol) {
+                if matches!(rec.kind, RecKind::Depth { .. } | RecKind::Ticker { .. }) {
+                    if before.len() == PRE_SNAPSHOT_BUFFER {
+                        before.pop_front();
+                    }
+                    before.push_back(rec);
+                }
+            }
         }
         let (text, line, recv_ns) = snapshot_line.ok_or_else(|| ReplayError::NoSnapshot {
             files: files.clone(),
@@ -361,6 +375,12 @@ impl ReplayMarket {
             last_error: None,
             book,
         };
+        // Buffered diffs with `u > lastUpdateId` bring the book to the replay's start; they
+        // are not sent again (they happened before it).
+        for rec in before {
+            market.process(rec, &|_| false, &mut Vec::new());
+        }
+        market.batch_slow.clear();
         market.read_ahead(&mut symbol);
         let symbol = symbol.ok_or(ReplayError::NoSymbol { files })?;
         let info = symbols::lookup(&symbol, price_decimals);
@@ -435,7 +455,12 @@ impl ReplayMarket {
         }
     }
 
-    fn process(&mut self, rec: Rec, wanted: &dyn Fn(&StreamKey) -> bool, out: &mut Vec<SimMessage>) {
+    fn process(
+        &mut self,
+        rec: Rec,
+        wanted: &dyn Fn(&StreamKey) -> bool,
+        out: &mut Vec<SimMessage>,
+    ) {
         match rec.kind {
             RecKind::Depth {
                 event_ms,
@@ -673,14 +698,16 @@ mod tests {
         ]
     }
 
-    /// An independent book: snapshot + every diff with `u > lastUpdateId`, read with
-    /// serde_json values straight from the capture.
+    /// An independent book: snapshot + every diff with `u > lastUpdateId` (those recorded
+    /// before the snapshot line too), read with serde_json values from the capture.
     fn reference_book() -> (BTreeMap<i64, i64>, BTreeMap<i64, i64>, u64) {
         let mut reader = CaptureReader::new(&files());
         let mut bids = BTreeMap::new();
         let mut asks = BTreeMap::new();
         let mut last: Option<u64> = None;
         let num = |v: &serde_json::Value| e8(v.as_str().expect("string")).expect("decimal");
+        let mut early: Vec<serde_json::Value> = Vec::new();
+        let mut lines: Vec<serde_json::Value> = Vec::new();
         while let Some(rec) = reader.next() {
             let rec = rec.expect("record");
             let v: serde_json::Value = serde_json::from_slice(rec.json).expect("json");
@@ -691,8 +718,16 @@ mod tests {
                     }
                 }
                 last = Some(id);
+                lines.append(&mut early);
                 continue;
             }
+            if last.is_none() {
+                early.push(v);
+            } else {
+                lines.push(v);
+            }
+        }
+        for v in lines {
             let (Some(l), Some(d)) = (last, v.get("data")) else {
                 continue;
             };
@@ -724,8 +759,9 @@ mod tests {
         // TC0: the symbol and its filters come from the table
         assert_eq!(m.symbols()[0].symbol, "BTCUSDT", "TC0");
         assert_eq!(m.symbols()[0].tick_size, "0.01000000", "TC0");
-        // TC1: the snapshot's id before any step
-        assert_eq!(m.last_update_id(0), 50_093_239_218, "TC1");
+        // TC1: before any step: the snapshot (50093239218) plus the buffered diff that
+        // straddles it (U 50093239208, u 50093239224), recorded before the snapshot line
+        assert_eq!(m.last_update_id(0), 50_093_239_224, "TC1");
         let all = |_: &StreamKey| true;
         let mut out = Vec::new();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -738,8 +774,7 @@ mod tests {
             for msg in out.drain(..) {
                 let name = msg.stream.name(m.symbols());
                 *counts.entry(name.clone()).or_default() += 1;
-                let v: serde_json::Value =
-                    serde_json::from_str(&msg.payload).expect("valid JSON");
+                let v: serde_json::Value = serde_json::from_str(&msg.payload).expect("valid JSON");
                 match msg.stream.kind {
                     StreamKind::Depth { fast: false } => {
                         // TC2: the 1000 ms diffs chain: U = previous u + 1
@@ -750,10 +785,9 @@ mod tests {
                         prev_u = Some(u);
                     }
                     StreamKind::Trade => trade_ids.push(v["t"].as_i64().expect("t")),
-                    StreamKind::AggTrade => agg_ranges.push((
-                        v["f"].as_i64().expect("f"),
-                        v["l"].as_i64().expect("l"),
-                    )),
+                    StreamKind::AggTrade => {
+                        agg_ranges.push((v["f"].as_i64().expect("f"), v["l"].as_i64().expect("l")))
+                    }
                     _ => {}
                 }
             }
@@ -776,7 +810,10 @@ mod tests {
             covered.extend(*f..=*l);
         }
         assert_eq!(covered, trade_ids, "TC5");
-        assert!(agg_ranges.len() < trade_ids.len(), "TC5: some trades aggregate");
+        assert!(
+            agg_ranges.len() < trade_ids.len(),
+            "TC5: some trades aggregate"
+        );
         // TC6: every derived stream was produced
         for stream in [
             "btcusdt@depth",
@@ -786,12 +823,14 @@ mod tests {
             "btcusdt@kline_1s",
             "btcusdt@aggTrade",
         ] {
-            assert!(counts.get(stream).copied().unwrap_or(0) > 0, "TC6: {stream}");
+            assert!(
+                counts.get(stream).copied().unwrap_or(0) > 0,
+                "TC6: {stream}"
+            );
         }
         assert!(steps > 6000, "TC6: {steps} steps");
         // TC7: REST answers from the replayed state
-        let trades: serde_json::Value =
-            serde_json::from_str(&m.recent_trades(0, 3)).expect("json");
+        let trades: serde_json::Value = serde_json::from_str(&m.recent_trades(0, 3)).expect("json");
         assert_eq!(trades.as_array().map(Vec::len), Some(3), "TC7");
         let klines: serde_json::Value =
             serde_json::from_str(&m.klines(0, KlineInterval::M1, None, None, 5).expect("rest"))

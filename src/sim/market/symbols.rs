@@ -220,7 +220,11 @@ mod tests {
                 &info.min_notional,
                 &info.max_notional,
             ] {
-                assert_eq!(text.split('.').nth(1).map(str::len), Some(8), "TC{i}: {text}");
+                assert_eq!(
+                    text.split('.').nth(1).map(str::len),
+                    Some(8),
+                    "TC{i}: {text}"
+                );
                 assert!(Increment::parse(text).is_ok(), "TC{i}: {text}");
             }
             assert_eq!(

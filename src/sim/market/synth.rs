@@ -227,7 +227,7 @@ fn increment(symbol: &str, field: &'static str, value: &str) -> Result<Increment
 fn to_units(value: f64, inc: Increment) -> Option<i64> {
     let scaled = value * 10f64.powi(i32::from(inc.decimals())) / inc.units() as f64;
     let rounded = scaled.round();
-    (rounded.is_finite() && rounded >= 0.0 && rounded < 9.0e15).then_some(rounded as i64)
+    (0.0..9.0e15).contains(&rounded).then_some(rounded as i64)
 }
 
 impl SynthMarket {
@@ -295,7 +295,8 @@ impl Sym {
         let first = *bars.first().ok_or(SynthError::NoBars {
             symbol: symbol.clone(),
         })?;
-        let mut rng = SplitMix64(opts.seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut rng =
+            SplitMix64(opts.seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
         // Warm the generator so that nearby seeds diverge at once.
         rng.next();
         let levels = opts.levels_per_side as i64;
@@ -374,7 +375,12 @@ impl Sym {
     }
 
     /// Closes the open id: a bookTicker when it changed the top.
-    fn end_id(&mut self, time_ms: i64, wanted: &dyn Fn(&StreamKey) -> bool, out: &mut Vec<SimMessage>) {
+    fn end_id(
+        &mut self,
+        time_ms: i64,
+        wanted: &dyn Fn(&StreamKey) -> bool,
+        out: &mut Vec<SimMessage>,
+    ) {
         if !self.id_open {
             return;
         }
@@ -510,18 +516,17 @@ impl Sym {
             self.batch_slow.clear();
         }
         partial_depth(
-            self.index,
-            &self.book,
-            self.scale,
-            t_next,
-            slow_due,
-            wanted,
-            out,
+            self.index, &self.book, self.scale, t_next, slow_due, wanted, out,
         );
         self.klines.advance(t_next, false, wanted, out);
     }
 
-    fn trade(&mut self, t: Planned, wanted: &dyn Fn(&StreamKey) -> bool, out: &mut Vec<SimMessage>) {
+    fn trade(
+        &mut self,
+        t: Planned,
+        wanted: &dyn Fn(&StreamKey) -> bool,
+        out: &mut Vec<SimMessage>,
+    ) {
         let taker_buys = !t.buyer_is_maker;
         // Put the trade's price at the touch, with enough quantity (one id).
         let top = self.book.top();
@@ -683,12 +688,12 @@ fn range(side: BookSide, best: i64, levels: i64) -> Option<(i64, i64)> {
     (lo <= hi).then_some((lo, hi))
 }
 
+/// Inclusive price ranges.
+type Ranges = Vec<(i64, i64)>;
+
 /// Ranges in `old` but not `new` (removed) and in `new` but not `old` (added).
-fn range_diff(
-    old: Option<(i64, i64)>,
-    new: Option<(i64, i64)>,
-) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
-    fn minus(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> Vec<(i64, i64)> {
+fn range_diff(old: Option<(i64, i64)>, new: Option<(i64, i64)>) -> (Ranges, Ranges) {
+    fn minus(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> Ranges {
         let Some((a0, a1)) = a else {
             return Vec::new();
         };
@@ -737,7 +742,9 @@ fn quantize(
             price(bar.low),
             price(bar.close),
         ) else {
-            return Err(bad("a price is not a positive finite number on the tick grid"));
+            return Err(bad(
+                "a price is not a positive finite number on the tick grid",
+            ));
         };
         let Some(lots) = to_units(bar.volume, lot) else {
             return Err(bad("the volume is not a finite non-negative number"));
@@ -792,7 +799,13 @@ fn plan_bar(
             let spare = n - 4;
             let mut counts: Vec<i64> = lens
                 .iter()
-                .map(|&d| 1 + if total > 0 { spare * d / total } else { spare / 3 })
+                .map(|&d| {
+                    1 + if total > 0 {
+                        spare * d / total
+                    } else {
+                        spare / 3
+                    }
+                })
                 .collect();
             let given: i64 = counts.iter().sum();
             // The rounding remainder goes to the longest segment.
@@ -896,9 +909,7 @@ impl MarketSource for SynthMarket {
     }
 
     fn last_update_id(&self, symbol: usize) -> u64 {
-        self.syms
-            .get(symbol)
-            .map_or(0, |s| s.book.last_update_id())
+        self.syms.get(symbol).map_or(0, |s| s.book.last_update_id())
     }
 
     fn klines(
