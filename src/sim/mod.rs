@@ -8,4 +8,6 @@
 //!
 //! * [`source`]: the contract between a market (what happens) and the server (who hears
 //!   it): stream names, kline intervals, the [`source::MarketSource`] trait.
+//! * [`market`]: the markets themselves (capture replay, synthesis from kline files).
+pub mod market;
 pub mod source;
