@@ -66,7 +66,7 @@ pub struct FaultPlan {
 impl Default for FaultPlan {
     fn default() -> Self {
         FaultPlan {
-            seed: 0x5EED_0F_B1A5,
+            seed: 0x005E_ED0F_B1A5,
             drop: 0.0,
             duplicate: 0.0,
             reorder: 0.0,
@@ -270,6 +270,9 @@ impl Faults {
     }
 }
 
+/// A one-shot action of the admin endpoint, applied once every parameter parsed.
+type Action = Box<dyn Fn(&FaultControl)>;
+
 /// The run-time handle on the simulator's faults (`SimHandle::faults()`); cheap to clone,
 /// usable from any thread. Changes apply to the next market message / connection / request.
 #[derive(Debug, Clone)]
@@ -385,7 +388,7 @@ impl FaultControl {
     ) -> Result<(), FaultError> {
         let params: Vec<(&str, &str)> = params.into_iter().collect();
         let mut plan = self.plan();
-        let mut actions: Vec<Box<dyn Fn(&FaultControl)>> = Vec::new();
+        let mut actions: Vec<Action> = Vec::new();
         let mut reseed = false;
         for &(name, value) in &params {
             let bad = |msg: &str| FaultError::BadParameter {
@@ -498,7 +501,8 @@ mod tests {
 
     #[test]
     fn decisions_follow_probabilities() {
-        let cases: &[(FaultPlan, fn(&Decision) -> bool, f64)] = &[
+        type Case = (FaultPlan, fn(&Decision) -> bool, f64);
+        let cases: &[Case] = &[
             // TC0: no faults by default
             (FaultPlan::default(), |d| *d != Decision::default(), 0.0),
             // TC1: drop everything

@@ -282,15 +282,13 @@ pub(crate) fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -313,7 +311,8 @@ mod tests {
 
     #[test]
     fn parses_requests() {
-        let cases: &[(&str, Result<(&str, &str, &str, bool), u16>)] = &[
+        type Parsed<'a> = Result<(&'a str, &'a str, &'a str, bool), u16>;
+        let cases: &[(&str, Parsed)] = &[
             // TC0: REST GET with query, keep-alive by default
             (
                 "GET /api/v3/depth?symbol=BTCUSDT&limit=5 HTTP/1.1\r\nHost: x\r\n\r\n",

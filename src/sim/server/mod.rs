@@ -54,6 +54,8 @@ mod ws;
 
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use faults::{FaultControl, FaultError, FaultPlan, Malformed, Prng};
 pub use tls::SimCert;
@@ -287,13 +289,19 @@ pub(crate) struct Counters {
     pub(crate) market_exhausted: AtomicBool,
 }
 
+/// The test market, for tests elsewhere in the crate (the CLI's).
+#[cfg(test)]
+pub(crate) fn testing_market(steps: u64) -> Box<dyn MarketSource> {
+    Box::new(testing::TestMarket::new(steps))
+}
+
 /// Adds one to a counter.
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Counters {
-    fn snapshot(&self) -> SimStats {
+    pub(crate) fn snapshot(&self) -> SimStats {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         SimStats {
             connections_accepted: g(&self.connections_accepted),

@@ -229,12 +229,7 @@ fn required_symbol(shared: &Shared, param: &Params) -> Result<usize, Response> {
 }
 
 /// `limit`: default when absent; `max` caps (depth truncates) or refuses (others).
-fn limit(
-    param: &Params,
-    default: usize,
-    max: usize,
-    truncate: bool,
-) -> Result<usize, Response> {
+fn limit(param: &Params, default: usize, max: usize, truncate: bool) -> Result<usize, Response> {
     let Some(text) = param.get("limit") else {
         return Ok(default);
     };
@@ -246,7 +241,11 @@ fn limit(
         return Err(invalid("limit"));
     }
     if value > max {
-        return if truncate { Ok(max) } else { Err(invalid("limit")) };
+        return if truncate {
+            Ok(max)
+        } else {
+            Err(invalid("limit"))
+        };
     }
     Ok(value)
 }

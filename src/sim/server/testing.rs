@@ -183,11 +183,7 @@ impl MarketSource for TestMarket {
 
 /// The bodies the market produces for `streams`, in order, for its first `steps` steps:
 /// what a subscriber to exactly those streams must receive.
-pub(crate) fn expected(
-    names: &[&str],
-    steps: u64,
-    streams: &[&str],
-) -> Vec<(String, String)> {
+pub(crate) fn expected(names: &[&str], steps: u64, streams: &[&str]) -> Vec<(String, String)> {
     let mut market = TestMarket::with_symbols(names, steps);
     let keys: Vec<StreamKey> = streams
         .iter()

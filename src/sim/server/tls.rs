@@ -53,7 +53,8 @@ impl Conn {
         Ok(match tls {
             None => Conn::Plain(tcp),
             Some(config) => {
-                let mut conn = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+                let mut conn =
+                    ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
                 // Backpressure comes from the socket (WouldBlock), not from rustls's
                 // plaintext limit, whose `Ok(0)` tungstenite would read as a reset.
                 conn.set_buffer_limit(None);

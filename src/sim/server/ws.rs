@@ -34,8 +34,7 @@ pub(crate) struct Route {
 
 /// Maps the upgrade request's path to streams; `Err` is the HTTP reply that refuses it.
 pub(crate) fn route(shared: &Shared, request: &Request) -> Result<Route, Response> {
-    let (names, combined): (Vec<&str>, bool) = if request.path == "/ws" || request.path == "/ws/"
-    {
+    let (names, combined): (Vec<&str>, bool) = if request.path == "/ws" || request.path == "/ws/" {
         (Vec::new(), false)
     } else if let Some(rest) = request.path.strip_prefix("/ws/") {
         (rest.split('/').filter(|s| !s.is_empty()).collect(), false)
@@ -356,7 +355,9 @@ impl Session {
             Some(Value::Null) => Value::Null,
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Value::Number(n.clone()),
             Some(Value::String(s))
-                if !s.is_empty() && s.len() <= 36 && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                if !s.is_empty()
+                    && s.len() <= 36
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
             {
                 Value::String(s.clone())
             }
@@ -523,11 +524,7 @@ fn render(item: &Outgoing, combined: bool, shared: &Shared) -> Message {
                 .get(item.key.symbol)
                 .map_or("", |s| s.symbol.as_str());
             if combined {
-                wrap(&format!(
-                    "{}@simUnknownStream",
-                    symbol.to_ascii_lowercase()
-                ))
-                .into()
+                wrap(&format!("{}@simUnknownStream", symbol.to_ascii_lowercase())).into()
             } else {
                 Message::text(format!(
                     "{{\"e\":\"simUnknownEvent\",\"E\":{},\"s\":\"{symbol}\"}}",
