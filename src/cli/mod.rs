@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 use crate::backtest::report;
 use crate::backtest::runner::{self, RunOptions};
 use crate::history;
+
+pub mod sim;
 use crate::pine::{self, program::Program, SourceFile};
 
 /// pinewire: a low-latency Binance spot trading engine running Pine Script strategies.
@@ -51,6 +53,9 @@ pub enum Command {
         #[arg(long, default_value = "0.00000001")]
         qty: String,
     },
+    /// Serve a Binance-compatible exchange simulator (WebSocket streams and REST market
+    /// data) over a recorded capture or a market synthesized from kline files.
+    Sim(Box<sim::SimArgs>),
 }
 
 /// Arguments of `pinewire backtest`.
@@ -112,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             tick,
             qty,
         } => book_check(&captures, &tick, &qty),
+        Command::Sim(args) => sim::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -84,7 +84,9 @@ impl CaptureWriter {
             .current
             .as_mut()
             .ok_or_else(|| io::Error::other("capture file not open after rotation"))?;
-        file.gz.write_all(&self.line).map_err(|e| with_path(&file.path, e))?;
+        file.gz
+            .write_all(&self.line)
+            .map_err(|e| with_path(&file.path, e))?;
         self.lines_written += 1;
         Ok(())
     }
@@ -138,7 +140,10 @@ impl CaptureWriter {
         self.current = Some(OpenFile {
             hour,
             path,
-            gz: GzEncoder::new(BufWriter::with_capacity(256 * 1024, file), Compression::fast()),
+            gz: GzEncoder::new(
+                BufWriter::with_capacity(256 * 1024, file),
+                Compression::fast(),
+            ),
         });
         Ok(())
     }
@@ -194,9 +199,15 @@ mod tests {
             // TC0: the epoch
             (0, "btcusdt_19700101_00.gz"),
             // TC1: the bundled capture's first hour (2024-08-08 23:54 UTC)
-            (1_723_161_253_000_000_000 / NS_PER_HOUR, "btcusdt_20240808_23.gz"),
+            (
+                1_723_161_253_000_000_000 / NS_PER_HOUR,
+                "btcusdt_20240808_23.gz",
+            ),
             // TC2: the hour after midnight rolls the date
-            (1_723_161_600_000_000_000 / NS_PER_HOUR, "btcusdt_20240809_00.gz"),
+            (
+                1_723_161_600_000_000_000 / NS_PER_HOUR,
+                "btcusdt_20240809_00.gz",
+            ),
         ];
         for (i, (hour, want)) in cases.iter().enumerate() {
             assert_eq!(file_name("btcusdt", *hour), *want, "TC{i}");
@@ -211,7 +222,9 @@ mod tests {
         writer.write(t0, br#"{"a":1}"#).expect("write");
         writer.write(t0 + 1, b"{\"b\":\n2}").expect("write");
         let first = writer.current_path().map(Path::to_path_buf);
-        writer.write(t0 + 1_000_000_000, br#"{"c":3}"#).expect("write");
+        writer
+            .write(t0 + 1_000_000_000, br#"{"c":3}"#)
+            .expect("write");
         let second = writer.current_path().map(Path::to_path_buf);
         writer.finish().expect("finish");
         assert_ne!(first, second, "a new hour opens a new file");

@@ -14,11 +14,11 @@ pub mod html;
 pub mod json;
 pub mod summary;
 
+pub use crate::calendar::{iso8601_date, iso8601_utc, parse_time};
 pub use csv::{write_plots_csv, write_trades_csv};
 pub use html::write_html;
 pub use json::to_json;
 pub use summary::summary_text;
-pub use crate::calendar::{iso8601_date, iso8601_utc, parse_time};
 
 /// A small hand-made run shared by the report tests: 4 five-minute bars, a winning long,
 /// a losing short and one open entry.
