@@ -3,44 +3,11 @@
 //! errors, re-centring) and 10,000 diffs through `LocalBook` (buffering, snapshot replay,
 //! gaps and resyncs included).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use pinewire::feed::book::{Book, LocalBook, SyncStatus};
 use pinewire::feed::Side;
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to the system allocator unchanged; it only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
 
 /// xorshift64*: deterministic, allocation-free randomness.
 struct Rng(u64);
@@ -68,7 +35,7 @@ fn book_and_local_book_allocate_nothing_after_construction() {
     let snap_bids: Vec<(i64, i64)> = (0..100).map(|i| (5_000_000 - i, 1 + i)).collect();
     let snap_asks: Vec<(i64, i64)> = (0..100).map(|i| (5_000_001 + i, 1 + i)).collect();
 
-    COUNTING.store(true, Ordering::SeqCst);
+    let allocs_before = alloc_counter::thread_allocs();
     let (mut ok, mut full) = (0u32, 0u32);
     let mut mid: i64 = 5_000_000;
     for _ in 0..1_000_000 {
@@ -126,13 +93,9 @@ fn book_and_local_book_allocate_nothing_after_construction() {
             _ => other += 1,
         }
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    let allocs_during = alloc_counter::thread_allocs() - allocs_before;
 
-    assert_eq!(
-        ALLOCS.load(Ordering::SeqCst),
-        0,
-        "allocations after construction"
-    );
+    assert_eq!(allocs_during, 0, "allocations after construction");
     // The workload really exercised the paths it claims to.
     assert!(
         ok > 900_000 && book.len(Side::Bid) > 0,

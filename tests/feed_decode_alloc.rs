@@ -2,45 +2,13 @@
 //! 20,000 real frames of the bundled BTCUSDT capture being decoded, after the 100 frames
 //! before them warmed the decoder up.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use pinewire::feed::binance::{decode, Decoder, Event};
 use pinewire::feed::fixed::Increment;
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to the system allocator unchanged; it only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
 
 const WARM_UP: usize = 100;
 const MEASURED: usize = 20_000;
@@ -107,11 +75,10 @@ fn decoding_allocates_nothing_after_warm_up() {
     );
 
     let mut tally = Tally::default();
-    ALLOCS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
+    let allocs_before = alloc_counter::thread_allocs();
     run(&lines[WARM_UP..], &mut frame, &mut cx, &mut tally);
-    COUNTING.store(false, Ordering::SeqCst);
-    let allocs = ALLOCS.load(Ordering::SeqCst);
+    let allocs_during = alloc_counter::thread_allocs() - allocs_before;
+    let allocs = allocs_during;
 
     // Every measured frame was decoded (one diff has an ask quantity finer than the step
     // and is rejected with an error, which must not allocate either).

@@ -3,45 +3,12 @@
 //! made late by a clock running 200 ms ahead), the clock ticking between them and kline
 //! events, all after `new`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use pinewire::feed::binance::Kline;
 use pinewire::feed::fixed::Increment;
 use pinewire::feed::kline_builder::{Bar, BarInterval, KlineBuilder};
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to the system allocator unchanged; it only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
 
 const TRADES: u64 = 1_000_000;
 
@@ -85,9 +52,7 @@ fn building_bars_allocates_nothing() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut time_ms, mut id) = (1_723_161_255_342u64, 3_735_683_259u64);
     let mut price = 6_183_763i64;
-
-    ALLOCS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
+    let allocs_before = alloc_counter::thread_allocs();
     for i in 0..TRADES {
         let r = rng.next();
         time_ms += match r % 1000 {
@@ -137,8 +102,8 @@ fn building_bars_allocates_nothing() {
             }
         }
     }
-    COUNTING.store(false, Ordering::SeqCst);
-    let allocs = ALLOCS.load(Ordering::SeqCst);
+    let allocs_during = alloc_counter::thread_allocs() - allocs_before;
+    let allocs = allocs_during;
 
     let stats = trades.stats();
     let open_trades = trades.current().map_or(0, |b| b.trade_count);

@@ -1,43 +1,10 @@
 //! The VM's bar loop allocates nothing after the first bar: a counting global allocator
 //! watches every example strategy run over real bars.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use pinewire::pine::{compile, Bar, SourceFile, StrategyView, Vm};
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to the system allocator unchanged; it only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
 
 #[test]
 fn vm_allocates_nothing_after_the_first_bar() {
@@ -65,8 +32,7 @@ fn vm_allocates_nothing_after_the_first_bar() {
             ..StrategyView::default()
         };
         vm.run_bar(&bars[0], &view).expect("first bar");
-        ALLOCS.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
+        let allocs_before = alloc_counter::thread_allocs();
         let mut commands = 0;
         for (i, b) in bars[1..].iter().enumerate() {
             view.position_size = (i % 7) as f64;
@@ -74,8 +40,8 @@ fn vm_allocates_nothing_after_the_first_bar() {
             vm.run_bar(b, &view).expect("runs");
             commands += vm.commands().len();
         }
-        COUNTING.store(false, Ordering::Relaxed);
-        let n = ALLOCS.load(Ordering::Relaxed);
+        let allocs_during = alloc_counter::thread_allocs() - allocs_before;
+        let n = allocs_during;
         assert_eq!(
             n,
             0,
