@@ -3,10 +3,11 @@
 //! and faults the engine meets in paper mode. Nothing is mocked.
 //!
 //! Every test ends with the same identity check: the faults are cleared, the market runs
-//! a little clean, then it is stalled (no more steps) and, once the feed's book has caught
-//! up to the simulator's `last_update_id`, every level of the feed's book must equal the
-//! simulator's own book (its `GET /api/v3/depth?limit=5000` body decoded with the feed's
-//! decoder and the symbol's increments) exactly.
+//! a little clean, then it is stalled (no more steps; the replay instead runs to the end
+//! of its capture) and, once the feed's book has caught up to the simulator's
+//! `last_update_id`, every level of the feed's book must equal the simulator's own book
+//! (its `GET /api/v3/depth?limit=5000` body decoded with the feed's decoder and the
+//! symbol's increments) exactly.
 //!
 //! * `plain_feed_survives_faults_over_100k_updates` / `tls_feed_survives_faults_over_100k_updates`:
 //!   at least 100,000 update ids under dropped, duplicated and reordered messages and
@@ -19,7 +20,16 @@
 //! * `capture_replay_ends_with_the_simulators_book`: the bundled two-day capture replayed
 //!   as fast as the feed reads.
 //!
-//! Wall times in a debug build on a 2-core machine are printed with `--nocapture`.
+//! The synthetic market runs 1,800 trades a minute (about 8 update ids a 100 ms step
+//! instead of 1.5 at the default 120): every lost or reordered diff costs the feed a REST
+//! snapshot, and Binance's 6,000 weight a minute allows 240 snapshots of 500 levels. At
+//! 120 trades a minute, 100,000 ids are 68,000 diffs; faults at 0.3 % used the minute's
+//! weight in two seconds and the feed then (rightly) waited for the next minute. At 1,800
+//! the same ids take 13,000 diffs and about 35 snapshots. Everything runs as fast as the
+//! feed reads (`Speed::AsFastAsRead`) except the ping test.
+//!
+//! Wall times in a debug build on a 2-core machine are printed with `--nocapture`;
+//! `FEED_SIM_TRACE=1` also prints both sides' counters every 2 s while a test waits.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -109,6 +119,7 @@ fn synth_options() -> SynthOptions {
     SynthOptions {
         seed: 7,
         first_update_id: FIRST_UPDATE_ID,
+        trades_per_minute: 1800,
         ..SynthOptions::default()
     }
 }
@@ -182,7 +193,12 @@ fn wait_for(
     detail: impl Fn() -> String,
 ) {
     let t0 = Instant::now();
+    let mut last = Instant::now();
     while !ready() {
+        if std::env::var_os("FEED_SIM_TRACE").is_some() && last.elapsed() > Duration::from_secs(2) {
+            last = Instant::now();
+            eprintln!("[{:?}] {what}: {}", t0.elapsed(), detail());
+        }
         if t0.elapsed() > limit {
             panic!("timed out after {limit:?} waiting for {what}: {}", detail());
         }
@@ -201,12 +217,13 @@ fn feed_id(feed: &FeedHandle) -> Option<u64> {
 fn describe(sim: &SimHandle, feed: &FeedHandle) -> String {
     let s = feed.stats();
     format!(
-        "sim id {} feed id {:?}\nsim {:?}\nfeed symbol {:?}\nfeed conn {:?}",
+        "sim id {} feed id {:?}\nsim {:?}\nfeed symbol {:?}\nfeed conn {:?}\nfeed rest {:?}",
         sim_id(sim),
         feed_id(feed),
         sim.stats(),
         s.symbol(0),
-        s.connection(0)
+        s.connection(0),
+        s.threads.first().map(|t| t.rest)
     )
 }
 
@@ -237,7 +254,10 @@ fn first_difference(feed: &BookView, sim: &BookView) -> Option<String> {
             feed.last_update_id, sim.last_update_id
         ));
     }
-    for (side, f, s) in [("bid", &feed.bids, &sim.bids), ("ask", &feed.asks, &sim.asks)] {
+    for (side, f, s) in [
+        ("bid", &feed.bids, &sim.bids),
+        ("ask", &feed.asks, &sim.asks),
+    ] {
         if let Some(i) = (0..f.len().max(s.len())).find(|&i| f.get(i) != s.get(i)) {
             return Some(format!(
                 "{side} level {i} (price_ticks, qty_lots): feed {:?} sim {:?} ({} vs {} levels)",
@@ -315,7 +335,7 @@ fn faulted_run(tls: bool) {
     let t0 = Instant::now();
     let sim = server::start(sim_config(tls), synth_market(synth_options())).expect("sim start");
     let symbol = feed_symbol(&sim, 0, None);
-    let (feed, probe) = spawn_feed(feed_config(&sim, symbol.clone(), 1000));
+    let (feed, probe) = spawn_feed(feed_config(&sim, symbol.clone(), 500));
     wait_for(
         Duration::from_secs(30),
         "the first sync",
@@ -324,10 +344,10 @@ fn faulted_run(tls: bool) {
     );
     let synced_at = t0.elapsed();
     let faults = sim.faults();
-    faults.set_drop(0.004).expect("drop");
-    faults.set_duplicate(0.004).expect("duplicate");
-    faults.set_reorder(0.004).expect("reorder");
-    faults.set_close_every(Some(Duration::from_millis(1500)));
+    faults.set_drop(0.003).expect("drop");
+    faults.set_duplicate(0.003).expect("duplicate");
+    faults.set_reorder(0.003).expect("reorder");
+    faults.set_close_every(Some(Duration::from_millis(300)));
     let target = FIRST_UPDATE_ID + FAULTED_IDS;
     let mut killed_once = false;
     wait_for(
@@ -352,7 +372,7 @@ fn faulted_run(tls: bool) {
     eprintln!(
         "feed_sim faulted tls={tls}: synced {synced_at:?}, {} ids by {faulted_at:?}, identical \
          at id {} ({} bids, {} asks) by {:?}\n  sim {sim_stats:?}\n  feed {c:?}\n  conn {:?}\n  \
-         handler: depth {} trades {} bookTickers {}",
+         handler: depth {} trades {} bookTickers {}, md polls {}",
         book.last_update_id - FIRST_UPDATE_ID,
         book.last_update_id,
         book.bids.len(),
@@ -362,6 +382,7 @@ fn faulted_run(tls: bool) {
         probe.depth.load(Ordering::Relaxed),
         probe.trades.load(Ordering::Relaxed),
         probe.book_tickers.load(Ordering::Relaxed),
+        stats.threads[0].polls,
     );
     // TC0: the market really ran 100,000 update ids
     assert!(
@@ -374,7 +395,7 @@ fn faulted_run(tls: bool) {
         sim_stats.dropped_by_fault > 0
             && sim_stats.duplicated_by_fault > 0
             && sim_stats.reordered_by_fault > 0
-            && sim_stats.fault_closes >= 2,
+            && sim_stats.fault_closes >= 3,
         "TC1: {sim_stats:?}"
     );
     // TC2: the feed saw gaps, re-synced from snapshots, ignored duplicates and reconnected
@@ -398,9 +419,21 @@ fn faulted_run(tls: bool) {
             && probe.book_tickers.load(Ordering::Relaxed) > 0,
         "TC3: every stream reached the handler"
     );
-    // TC4: over TLS the URLs were wss:// and https://
+    // TC4: the md thread came back to its loop (snapshot replies, requests, timers) at
+    // least every 256 frames (`FRAMES_PER_TURN` in src/feed/md/thread.rs). Without that
+    // budget it stayed inside the connection while the stream ran flat out: 161 loop
+    // turns for 1.38 million frames, the book left unsynced for 10 s with its snapshot
+    // reply unread, and `book_snapshot` timing out.
+    let polls = stats.threads[0].polls;
+    assert!(
+        polls >= conn.counters.text_frames / 256,
+        "TC4: {polls} loop turns for {} frames",
+        conn.counters.text_frames
+    );
+    // TC5: over TLS the WebSocket URL was wss:// (the simulator's port speaks only TLS
+    // then, so the REST snapshots went over https:// too)
     let scheme = if tls { "wss://" } else { "ws://" };
-    assert!(conn.url.starts_with(scheme), "TC4: {}", conn.url);
+    assert!(conn.url.starts_with(scheme), "TC5: {}", conn.url);
 }
 
 #[test]
@@ -422,13 +455,29 @@ fn unanswered_ping_drops_the_connection_and_the_feed_resumes() {
     let mut config = sim_config(false);
     config.ping_interval = Duration::from_millis(200);
     config.pong_timeout = Duration::from_millis(600);
+    // Paced (20x real time: about 2,400 frames a second, well within what a debug feed
+    // reads): flat out, the socket buffers hold more than 600 ms of backlog in front of
+    // each Ping on a busy machine, and a Pong would be late without any blocking.
+    config.speed = Speed::RealTime(20.0);
     let sim = server::start(config, synth_market(synth_options())).expect("sim start");
     let symbol = feed_symbol(&sim, 0, None);
-    let (feed, probe) = spawn_feed(feed_config(&sim, symbol.clone(), 1000));
+    let (feed, probe) = spawn_feed(feed_config(&sim, symbol.clone(), 500));
     wait_for(
         Duration::from_secs(30),
         "the first sync",
         || feed_id(&feed).is_some(),
+        || describe(&sim, &feed),
+    );
+    // Five pings (a second) on the first connection: the first was due for its Pong 400 ms
+    // ago, so a connection still up with no pong timeout proves the Pongs went back.
+    wait_for(
+        Duration::from_secs(30),
+        "five pings on the first connection",
+        || {
+            feed.stats()
+                .connection(0)
+                .is_some_and(|c| c.counters.pings >= 5)
+        },
         || describe(&sim, &feed),
     );
     let before = sim.stats();
@@ -464,8 +513,12 @@ fn unanswered_ping_drops_the_connection_and_the_feed_resumes() {
         conn.last_error
     );
     // TC0: the pings were answered before the block (no pong timeout until then)...
-    assert!(before.pings_sent > 0, "TC0: {before:?}");
-    assert!(first.pings > 0, "TC0: {first:?}");
+    assert_eq!(before.pong_timeouts, 0, "TC0: {before:?}");
+    assert_eq!(
+        (first.connects, first.disconnects),
+        (1, 0),
+        "TC0: {first:?}"
+    );
     // TC1: ...and the unanswered one closed the connection on the simulator's side
     assert!(after.pong_timeouts >= 1, "TC1: {after:?}");
     // TC2: the feed saw the connection go down, reconnected and reset the book
@@ -489,7 +542,7 @@ fn malformed_frames_are_counted_and_never_reach_the_book() {
     let t0 = Instant::now();
     let sim = server::start(sim_config(false), synth_market(synth_options())).expect("sim start");
     let symbol = feed_symbol(&sim, 0, None);
-    let (feed, _probe) = spawn_feed(feed_config(&sim, symbol.clone(), 1000));
+    let (feed, _probe) = spawn_feed(feed_config(&sim, symbol.clone(), 500));
     wait_for(
         Duration::from_secs(30),
         "the first sync",
@@ -523,11 +576,7 @@ fn malformed_frames_are_counted_and_never_reach_the_book() {
     // TC1: the truncated ones were counted as JSON decode errors, nothing else was
     let e = c.decode_errors;
     assert!(e.json > 0, "TC1: {e:?}");
-    assert_eq!(
-        (e.missing, e.wrong_type, e.number),
-        (0, 0, 0),
-        "TC1: {e:?}"
-    );
+    assert_eq!((e.missing, e.wrong_type, e.number), (0, 0, 0), "TC1: {e:?}");
     // TC2: a text frame that is not UTF-8 is a WebSocket protocol error: the connection
     // is dropped and re-made (not counted as a decode error)
     assert!(conn.counters.disconnects >= 1, "TC2: {:?}", conn.counters);
@@ -553,17 +602,29 @@ fn capture_replay_ends_with_the_simulators_book() {
     let symbol = feed_symbol(&sim, 0, Some("0.00000001"));
     assert_eq!(
         (symbol.name.as_str(), symbol.tick),
-        (
-            "BTCUSDT",
-            Increment::parse("0.01").expect("tick"),
-        ),
+        ("BTCUSDT", Increment::parse("0.01").expect("tick"),),
         "the capture's symbol and tick"
     );
     let (feed, probe) = spawn_feed(feed_config(&sim, symbol.clone(), 5000));
+    // While the replay streams flat out, the md thread keeps answering `book_snapshot`,
+    // with ever newer ids (the book stays synced from its first snapshot on).
+    let mut fresh_answers = 0u32;
+    let mut last_seen = 0u64;
     wait_for(
         Duration::from_secs(240),
         "the end of the replay",
-        || sim.stats().market_exhausted,
+        || {
+            let exhausted = sim.stats().market_exhausted;
+            if !exhausted {
+                if let Some(id) = feed_id(&feed) {
+                    if id > last_seen {
+                        fresh_answers += 1;
+                        last_seen = id;
+                    }
+                }
+            }
+            exhausted
+        },
         || describe(&sim, &feed),
     );
     let replayed_at = t0.elapsed();
@@ -580,8 +641,8 @@ fn capture_replay_ends_with_the_simulators_book() {
     let stats = feed.stats();
     let c = symbol_counters(&stats);
     eprintln!(
-        "feed_sim replay: opened {opened:?}, replayed by {replayed_at:?}, compared at id \
-         {want_id} ({} bids, {} asks; feed {} / {}) by {:?}\n  sim {sim_stats:?}\n  feed {c:?}\n  \
+        "feed_sim replay: opened {opened:?}, replayed by {replayed_at:?} ({fresh_answers} fresh \
+         book copies on the way), compared at id {want_id} ({} bids, {} asks; feed {} / {}) by {:?}\n  sim {sim_stats:?}\n  feed {c:?}\n  \
          handler: depth {} trades {} bookTickers {}",
         want.bids.len(),
         want.asks.len(),
@@ -603,10 +664,15 @@ fn capture_replay_ends_with_the_simulators_book() {
         "TC1: {c:?}"
     );
     assert_eq!(c.resyncs, 1, "TC1: {c:?}");
-    // TC2: the whole capture went through: trades and tickers too
-    assert!(sim_stats.market_steps > 1000, "TC2: {sim_stats:?}");
+    // TC2: the md thread answered requests while the stream ran flat out
+    assert!(
+        fresh_answers >= 3,
+        "TC2: {fresh_answers} fresh book copies during the replay"
+    );
+    // TC3: the whole capture went through: trades and tickers too
+    assert!(sim_stats.market_steps > 1000, "TC3: {sim_stats:?}");
     assert!(
         probe.trades.load(Ordering::Relaxed) > 0 && probe.book_tickers.load(Ordering::Relaxed) > 0,
-        "TC2"
+        "TC3"
     );
 }
