@@ -23,9 +23,10 @@
 //! The synthetic market runs 1,800 trades a minute (about 8 update ids a 100 ms step
 //! instead of 1.5 at the default 120): every lost or reordered diff costs the feed a REST
 //! snapshot, and Binance's 6,000 weight a minute allows 240 snapshots of 500 levels. At
-//! 120 trades a minute, 100,000 ids are 68,000 diffs; faults at 0.3 % used the minute's
-//! weight in two seconds and the feed then (rightly) waited for the next minute. At 1,800
-//! the same ids take 13,000 diffs and about 35 snapshots. Everything runs as fast as the
+//! 120 trades a minute, 100,000 ids are 68,000 diffs; faults at 0.4 % with 1000-level
+//! snapshots used the minute's weight (120 snapshots) in two seconds and the feed then
+//! (rightly) waited for the next minute. At 1,800 the same ids take 13,000 diffs and about
+//! 35 snapshots. Everything runs as fast as the
 //! feed reads (`Speed::AsFastAsRead`) except the ping test.
 //!
 //! Wall times in a debug build on a 2-core machine are printed with `--nocapture`;
