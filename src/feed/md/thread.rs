@@ -22,6 +22,14 @@ use crate::feed::Side;
 /// The token of the thread's `Waker`; connection `i` uses `Token(i + 1)`.
 pub(crate) const WAKER: Token = Token(0);
 
+/// Frames one connection may hand over before the loop turns to snapshot replies,
+/// commands, timers and the other connections. Without a budget a stream that arrives
+/// faster than it is handled (a backlog burst, a replay at full speed) kept the thread
+/// inside one connection: snapshot replies, `book_snapshot`/`stats` requests, the
+/// periodic stats and every timer waited until the socket ran dry (seconds, measured by
+/// `tests/feed_sim.rs`). 256 frames is well under a millisecond of work in release.
+const FRAMES_PER_TURN: usize = 256;
+
 /// A request from the [`super::FeedHandle`].
 pub(crate) enum Command {
     /// Send a fresh stats copy.
@@ -97,8 +105,14 @@ impl<H: FeedHandler> MdThread<H> {
         let now = Instant::now();
         self.next_stats_at = now + self.stats_interval;
         self.on_timers(now);
+        // Connections that stopped at the frame budget with bytes still readable. mio is
+        // edge-triggered: they get no new event until drained, so they are driven again
+        // on the next turn, after a zero-timeout poll.
+        let mut carry: Vec<usize> = Vec::with_capacity(self.conns.len());
+        let ready_cap = self.events.capacity() + self.conns.len();
+        self.ready.reserve(ready_cap);
         while !self.stop.load(Ordering::Relaxed) {
-            let timeout = if self.busy_poll {
+            let timeout = if self.busy_poll || !carry.is_empty() {
                 Some(Duration::ZERO)
             } else {
                 self.next_deadline()
@@ -118,10 +132,16 @@ impl<H: FeedHandler> MdThread<H> {
                     self.ready.push(event.token().0 - 1);
                 }
             }
+            for &ci in &carry {
+                if !self.ready.contains(&ci) {
+                    self.ready.push(ci);
+                }
+            }
+            carry.clear();
             for k in 0..self.ready.len() {
                 let ci = self.ready[k];
-                if ci < self.conns.len() {
-                    self.drive_conn(ci, now);
+                if ci < self.conns.len() && self.drive_conn(ci, now) && !carry.contains(&ci) {
+                    carry.push(ci);
                 }
             }
             self.drain_replies(now);
@@ -152,20 +172,23 @@ impl<H: FeedHandler> MdThread<H> {
         Some(t)
     }
 
-    fn drive_conn(&mut self, ci: usize, now: Instant) {
-        loop {
+    /// Reads and handles up to [`FRAMES_PER_TURN`] frames of connection `ci`; true when it
+    /// stopped at that budget (more may be readable: drive it again next turn).
+    fn drive_conn(&mut self, ci: usize, now: Instant) -> bool {
+        for _ in 0..FRAMES_PER_TURN {
             let drive = self.conns[ci]
                 .conn
                 .drive(self.poll.registry(), now, &mut self.buf);
             match drive {
                 Drive::Text(recv) => self.on_text(ci, recv, now),
-                Drive::Idle => return,
+                Drive::Idle => return false,
                 Drive::Down => {
                     self.on_conn_down(ci, now);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     fn on_timers(&mut self, now: Instant) {
