@@ -21,8 +21,9 @@ pub enum SyncReason {
     Gap,
     /// Applying a diff or snapshot left the best bid at or above the best ask.
     Crossed,
-    /// The diff buffer filled before the snapshot arrived; it was emptied and buffering
-    /// restarted, so the pending snapshot request may be too old.
+    /// A diff larger than the whole pre-snapshot buffer arrived; it could not be kept, so
+    /// the pending snapshot cannot be continued. (A buffer that merely fills drops its
+    /// oldest diffs instead, counted in `dropped`.)
     BufferOverflow,
     /// A level was refused by the book (overflow full or a corrupt price/quantity).
     Book(BookError),
@@ -180,8 +181,11 @@ impl LocalBook {
         self.state = State::Waiting;
     }
 
-    /// Stores a diff for replay after the next snapshot. On overflow the buffer is emptied
-    /// (counted in `dropped`) and buffering starts over with this diff.
+    /// Stores a diff for replay after the next snapshot. On overflow the oldest buffered
+    /// diffs make room (counted in `dropped`): the pending snapshot's `lastUpdateId` is
+    /// newer than the diffs that were buffered first, so the newest ones are those it needs;
+    /// if it turns out older than every kept diff, [`LocalBook::on_snapshot`] says so and the
+    /// caller fetches another.
     fn buffer(
         &mut self,
         first_id: u64,
@@ -190,15 +194,25 @@ impl LocalBook {
         asks: &[(i64, i64)],
     ) -> SyncStatus {
         let n = bids.len() + asks.len();
-        let mut status = SyncStatus::Buffered;
-        if self.diffs.len() >= self.max_diffs || self.levels.len() + n > self.max_levels {
-            self.dropped += self.diffs.len() as u64;
-            self.diffs.clear();
-            self.levels.clear();
-            status = SyncStatus::NeedSnapshot(SyncReason::BufferOverflow);
-            if self.max_diffs == 0 || n > self.max_levels {
-                self.dropped += 1;
-                return status;
+        if self.max_diffs == 0 || n > self.max_levels {
+            self.dropped += 1;
+            return SyncStatus::NeedSnapshot(SyncReason::BufferOverflow);
+        }
+        let mut oldest_kept = 0;
+        let mut levels_freed = 0;
+        while self.diffs.len() - oldest_kept >= self.max_diffs
+            || self.levels.len() - levels_freed + n > self.max_levels
+        {
+            let d = self.diffs[oldest_kept];
+            levels_freed = d.start + d.n_bids + d.n_asks;
+            oldest_kept += 1;
+        }
+        if oldest_kept > 0 {
+            self.dropped += oldest_kept as u64;
+            self.diffs.drain(..oldest_kept);
+            self.levels.drain(..levels_freed);
+            for d in &mut self.diffs {
+                d.start -= levels_freed;
             }
         }
         let start = self.levels.len();
@@ -211,7 +225,7 @@ impl LocalBook {
             n_bids: bids.len(),
             n_asks: asks.len(),
         });
-        status
+        SyncStatus::Buffered
     }
 
     /// Feeds one diff-depth event (`U` = `first_id`, `u` = `last_id`).
@@ -438,24 +452,20 @@ mod tests {
                 bids: &[],
                 counters: (1, 1, 0, 0),
             },
-            // TC9: buffer overflow (capacity 2 diffs) drops the buffer and starts over
+            // TC9: buffer overflow (capacity 2 diffs) drops the oldest diff and keeps the
+            // newest, which a snapshot taken after the first diff still continues from
             Case {
                 evs: &[
                     Diff(1, 1, NONE, NONE),
                     Diff(2, 2, NONE, NONE),
                     Diff(3, 3, B2, NONE),
-                    Snap(2, B1, A1),
+                    Snap(1, B1, A1),
                 ],
-                want: &[
-                    Buffered,
-                    Buffered,
-                    NeedSnapshot(SyncReason::BufferOverflow),
-                    Applied,
-                ],
+                want: &[Buffered, Buffered, Buffered, Applied],
                 needs_snapshot: false,
                 last_id: 3,
                 bids: &[(100, 1), (99, 2)],
-                counters: (0, 1, 2, 0),
+                counters: (0, 1, 1, 0),
             },
             // TC10: buffered diffs not straddling the snapshot => gap on snapshot, diff kept
             Case {
