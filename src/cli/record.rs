@@ -27,7 +27,11 @@ pub struct RecordArgs {
     pub symbols: Vec<String>,
     /// Stream suffixes recorded for every symbol, comma-separated (depth@100ms, trade,
     /// bookTicker, aggTrade, kline_1m, ...).
-    #[arg(long, value_delimiter = ',', default_value = "depth@100ms,trade,bookTicker")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "depth@100ms,trade,bookTicker"
+    )]
     pub streams: Vec<String>,
     /// Directory of the capture files (<symbol>_<YYYYMMDD>_<HH>.gz), created if missing;
     /// a file of the same hour is appended to.
@@ -78,12 +82,8 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         None => Vec::new(),
     };
     let tls = client_config(&extra_roots).context("--ca-cert")?;
-    let feed_symbols = record::fetch_symbols(
-        &args.rest_url,
-        Some(tls),
-        &symbols,
-        EXCHANGE_INFO_TIMEOUT,
-    )?;
+    let feed_symbols =
+        record::fetch_symbols(&args.rest_url, Some(tls), &symbols, EXCHANGE_INFO_TIMEOUT)?;
     let mut config = FeedConfig::new(
         args.ws_url.clone(),
         args.rest_url.clone(),
@@ -114,7 +114,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     );
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed)
-        && !duration.is_some_and(|d| started.elapsed() >= d)
+        && duration.is_none_or(|d| started.elapsed() < d)
         && !recorder.writer_stopped()
     {
         std::thread::sleep(Duration::from_millis(50));
@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(c.args.ca_cert, Some(PathBuf::from("sim.pem")));
         assert_eq!(c.args.duration.as_deref(), Some("10s"));
         // TC2: symbols and --out are required
-        assert!(Cli::try_parse_from(["record", "--out", "d"]).is_err(), "TC2");
+        assert!(
+            Cli::try_parse_from(["record", "--out", "d"]).is_err(),
+            "TC2"
+        );
         assert!(
             Cli::try_parse_from(["record", "--symbols", "x"]).is_err(),
             "TC2"

@@ -44,8 +44,8 @@ use thiserror::Error;
 
 use crate::feed::capture_writer::CaptureWriter;
 use crate::feed::fixed::Increment;
-use crate::feed::md::{self, FeedConfig, FeedError, FeedHandle, FeedHandler, FeedSymbol};
 use crate::feed::md::ResyncReason;
+use crate::feed::md::{self, FeedConfig, FeedError, FeedHandle, FeedHandler, FeedSymbol};
 use crate::feed::rest::{HttpClient, RestError};
 use crate::feed::ws::url::Endpoint;
 
@@ -738,7 +738,9 @@ mod tests {
         let base = quanta::Instant::now();
         let clock = WallClock::from_parts(1_000_000_000, base);
         let later = base + Duration::from_nanos(1_500);
-        let earlier = base.checked_sub(Duration::from_nanos(250)).expect("earlier");
+        let earlier = base
+            .checked_sub(Duration::from_nanos(250))
+            .expect("earlier");
         // TC0: the base itself
         assert_eq!(clock.wall_ns(base), 1_000_000_000, "TC0");
         // TC1: after the base
@@ -850,13 +852,21 @@ mod tests {
                 "unknown symbol ETHUSDT: R does not list it",
             ),
             // TC2: no PRICE_FILTER
-            (INFO.as_bytes(), &["NOTICK"], "NOTICK has no PRICE_FILTER.tickSize"),
+            (
+                INFO.as_bytes(),
+                &["NOTICK"],
+                "NOTICK has no PRICE_FILTER.tickSize",
+            ),
             // TC3: a zero tick
             (INFO.as_bytes(), &["BADTICK"], "BADTICK: tickSize `0`"),
             // TC4: not JSON
             (b"<html>", &["BTCUSDT"], "unreadable body"),
             // TC5: JSON without symbols
-            (br#"{"code":-1121,"msg":"Invalid symbol."}"#, &["BTCUSDT"], "unreadable body"),
+            (
+                br#"{"code":-1121,"msg":"Invalid symbol."}"#,
+                &["BTCUSDT"],
+                "unreadable body",
+            ),
         ];
         for (i, (body, wanted, want)) in errors.iter().enumerate() {
             let err = parse_exchange_info(body, &names(wanted), "R")
@@ -914,7 +924,12 @@ mod tests {
             Msg::Resync { symbol: 0 },
             Msg::Disconnect,
             // TC2: the next hour rotates BTCUSDT to a second file
-            line(0, t0 + 1_000_000_000, r#"{"stream":"btcusdt@depth"}"#, false),
+            line(
+                0,
+                t0 + 1_000_000_000,
+                r#"{"stream":"btcusdt@depth"}"#,
+                false,
+            ),
             // TC3: an index outside the table is ignored
             line(9, t0, "{}", false),
         ];
@@ -942,7 +957,10 @@ mod tests {
             vec![
                 (t0, r#"{"stream":"btcusdt@trade"}"#.to_string()),
                 (t0, r#"{"lastUpdateId":1}"#.to_string()),
-                (t0 + 1_000_000_000, r#"{"stream":"btcusdt@depth"}"#.to_string()),
+                (
+                    t0 + 1_000_000_000,
+                    r#"{"stream":"btcusdt@depth"}"#.to_string()
+                ),
             ]
         );
         let eth = &summary[1];
