@@ -14,6 +14,7 @@ use crate::backtest::report;
 use crate::backtest::runner::{self, RunOptions};
 use crate::history;
 
+pub mod record;
 pub mod sim;
 use crate::pine::{self, program::Program, SourceFile};
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// Serve a Binance-compatible exchange simulator (WebSocket streams and REST market
     /// data) over a recorded capture or a market synthesized from kline files.
     Sim(Box<sim::SimArgs>),
+    /// Record Binance streams and the REST depth snapshots (at start and after every
+    /// resync) to hourly rotated gzip capture files that `book-check` and `sim` replay.
+    Record(Box<record::RecordArgs>),
 }
 
 /// Arguments of `pinewire backtest`.
@@ -118,6 +122,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             qty,
         } => book_check(&captures, &tick, &qty),
         Command::Sim(args) => sim::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Record(args) => record::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -21,5 +21,6 @@ pub enum Side {
 pub mod book;
 pub mod book_check;
 pub mod md;
+pub mod record;
 pub mod rest;
 pub mod ws;
