@@ -9,8 +9,10 @@
 //! * [`source`]: the contract between a market (what happens) and the server (who hears
 //!   it): stream names, kline intervals, the [`source::MarketSource`] trait.
 //! * [`market`]: the markets themselves (capture replay, synthesis from kline files).
+//! * [`prng`]: the seeded generator behind the synthesized market and the faults.
 //! * [`server`]: the sockets: Binance's WebSocket streams and REST market data on one
 //!   port (plain or TLS), pacing, subscriptions, connection rules and fault injection.
 pub mod market;
+pub mod prng;
 pub mod server;
 pub mod source;

@@ -37,6 +37,7 @@ use super::klines::Klines;
 use super::symbols;
 use crate::feed::fixed::Increment;
 use crate::history::{KlineSeries, Timeframe};
+use crate::sim::prng::Prng;
 use crate::sim::source::{
     KlineInterval, MarketSource, RestError, SimMessage, StreamKey, StreamKind, SymbolInfo,
 };
@@ -128,29 +129,6 @@ pub enum SynthError {
     BadLevels(usize),
 }
 
-/// splitmix64: tiny, fast, and good enough for a market's noise.
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n == 0`).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-}
-
 /// A bar on the symbol's grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct QBar {
@@ -193,7 +171,7 @@ struct Sym {
     batch_fast: DiffBatch,
     batch_slow: DiffBatch,
     klines: Klines,
-    rng: SplitMix64,
+    rng: Prng,
     trades_per_minute: u32,
     next_trade_id: i64,
     next_agg_id: i64,
@@ -295,10 +273,9 @@ impl Sym {
         let first = *bars.first().ok_or(SynthError::NoBars {
             symbol: symbol.clone(),
         })?;
-        let mut rng =
-            SplitMix64(opts.seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut rng = Prng::new(opts.seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
         // Warm the generator so that nearby seeds diverge at once.
-        rng.next();
+        rng.next_u64();
         let levels = opts.levels_per_side as i64;
         let mut sym = Sym {
             index,
@@ -776,7 +753,7 @@ fn plan_bar(
     bar: &QBar,
     prev_price: i64,
     trades_per_minute: u32,
-    rng: &mut SplitMix64,
+    rng: &mut Prng,
     out: &mut Vec<Planned>,
 ) {
     out.clear();

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::lock;
+pub use crate::sim::prng::Prng;
 
 /// Why a fault setting was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -115,33 +116,6 @@ fn check_probability(name: &'static str, value: f64) -> Result<(), FaultError> {
         Ok(())
     } else {
         Err(FaultError::BadProbability { name, value })
-    }
-}
-
-/// SplitMix64: tiny, fast, and good enough to decide faults; deterministic by seed.
-#[derive(Debug, Clone)]
-pub struct Prng {
-    state: u64,
-}
-
-impl Prng {
-    /// A generator that starts from `seed`.
-    pub fn new(seed: u64) -> Prng {
-        Prng { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)` (53 bits).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -54,7 +54,7 @@ fn trades_reaggregate_into_the_first_2000_file_bars() {
     };
     let bars = quantize("BTCUSDT", &s, tick, lot, &opts).expect("quantizes");
     assert_eq!(bars.len(), 2000);
-    let mut rng = SplitMix64(7);
+    let mut rng = Prng::new(7);
     let mut plan = Vec::new();
     let mut prev = bars[0].open;
     let mut degenerate = 0;
@@ -115,7 +115,7 @@ fn small_volume_bars() {
         // TC3: three lots: open, farther extreme, close
         (3, &[100, 110, 105]),
     ];
-    let mut rng = SplitMix64(1);
+    let mut rng = Prng::new(1);
     let mut plan = Vec::new();
     for (i, (lots, prices)) in cases.iter().enumerate() {
         plan_bar(&bar(*lots), 100, 120, &mut rng, &mut plan);
