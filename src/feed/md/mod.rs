@@ -27,6 +27,7 @@
 //! cycle, socket read to handler. Reconnects (a fresh `LocalBook` per symbol), snapshots,
 //! stats copies and `book_snapshot` requests allocate.
 
+mod bars;
 pub mod config;
 pub mod stats;
 pub(crate) mod thread;
@@ -40,19 +41,22 @@ use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
 use mio::{Events, Poll, Waker};
 
-pub use config::{BookSizes, FeedConfig, FeedError, FeedSymbol};
+pub use config::{BookSizes, FeedConfig, FeedError, FeedSymbol, KlineSource, KlineSpec};
 pub use stats::{
-    ConnStats, DecodeErrorCounts, FeedStats, SymbolCounters, SymbolStats, ThreadStats,
+    ConnStats, DecodeErrorCounts, FeedStats, KlineCounters, KlineSpecStats, SymbolCounters,
+    SymbolStats, ThreadStats,
 };
 
 use crate::feed::binance::{Decoder, Frame};
 use crate::feed::book::{LocalBook, SyncReason};
+use crate::feed::kline_builder::{Bar, KlineBuilder};
 use crate::feed::rest::SnapshotFetcher;
 use crate::feed::ws::backoff::Backoff;
 use crate::feed::ws::conn::{ConnSpec, WsConn};
 use crate::feed::ws::tls::client_config;
 use crate::feed::ws::url::Endpoint;
-use thread::{Command, ConnSlot, MdThread, SymbolSlot, WAKER};
+use bars::BarSequencer;
+use thread::{Command, ConnSlot, KlineSlot, MdThread, SymbolSlot, KLINE_PAGE, WAKER};
 
 /// Why a symbol's book must be re-synced (given to [`FeedHandler::on_resync`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +106,17 @@ pub trait FeedHandler: Send {
     /// Connection `conn` went down (it will reconnect with backoff).
     fn on_disconnect(&mut self, conn: usize, why: &str) {
         let _ = (conn, why);
+    }
+
+    /// A closed bar of `symbol` (config index) for kline spec `spec` (index into
+    /// `FeedConfig::klines`). Per symbol and spec, every closed bar comes exactly once, in
+    /// open-time order, with no bar missing across disconnects: bars the stream could not
+    /// give (missed while disconnected, or trade-built bars whose interval saw a
+    /// disconnect) come from a REST backfill, with `first_trade_id`/`last_trade_id` -1
+    /// since REST rows carry no trade ids. A REST-backfilled bar is handed out no earlier
+    /// than its REST answer arrives, so bars can come in a burst after a reconnect.
+    fn on_bar(&mut self, symbol: usize, spec: usize, bar: &Bar) {
+        let _ = (symbol, spec, bar);
     }
 }
 
@@ -293,6 +308,22 @@ where
                     snapshot_retry_at: None,
                     snapshot_backoff: Backoff::new(config.snapshot_backoff),
                     counters: SymbolCounters::default(),
+                    klines: config
+                        .klines
+                        .iter()
+                        .map(|&spec| KlineSlot {
+                            spec,
+                            builder: KlineBuilder::with_increments(spec.interval, s.tick, s.step),
+                            seq: BarSequencer::new(
+                                spec.interval,
+                                spec.source == KlineSource::Stream,
+                                config.kline_hold,
+                            ),
+                            retry_at: None,
+                            backoff: Backoff::new(config.snapshot_backoff),
+                        })
+                        .collect(),
+                    awaiting_event: true,
                 });
             }
             conns.push(ConnSlot {
@@ -331,9 +362,15 @@ where
             stop: stop.clone(),
             stats_interval: config.stats_interval,
             next_stats_at: Instant::now(),
-            book_sizes: config.book,
             snapshot_limit: config.snapshot_limit,
             polls: 0,
+            clock: None,
+            kline_grace_ms: u64::try_from(config.kline_grace.as_millis()).unwrap_or(u64::MAX),
+            rest_rows: if config.klines.is_empty() {
+                Vec::new()
+            } else {
+                Vec::with_capacity(KLINE_PAGE as usize)
+            },
         };
         let join = std::thread::Builder::new()
             .name(format!("pinewire-md{}", plan.thread))
