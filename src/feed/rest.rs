@@ -1083,13 +1083,17 @@ mod tests {
             low_ticks: 1,
             close_ticks: 2,
             volume_lots: 150_000,
-            quote_volume: 30_000_000,
+            quote_volume: 3_000_000,
             trade_count: 308,
             taker_buy_volume_lots: 50_000,
-            taker_buy_quote_volume: 10_000_000,
+            taker_buy_quote_volume: 1_000_000,
             closed: false,
         };
-        let two = format!(" [ {row} ,\n{} ] ", row.replace("1499040000000", "1499040060000").replace("1499040059999", "1499040119999"));
+        let two = format!(
+            " [ {row} ,\n{} ] ",
+            row.replace("1499040000000", "1499040060000")
+                .replace("1499040059999", "1499040119999")
+        );
         type Want = Result<usize, fn(&KlineRowsError) -> bool>;
         let cases: Vec<(String, Want)> = vec![
             // TC0: one row
@@ -1099,21 +1103,54 @@ mod tests {
             // TC2: empty array
             ("[]".into(), Ok(0)),
             // TC3: an error object instead of rows
-            (r#"{"code":-1121,"msg":"Invalid symbol."}"#.into(), Err(|e| matches!(e, KlineRowsError::Malformed(0)))),
+            (
+                r#"{"code":-1121,"msg":"Invalid symbol."}"#.into(),
+                Err(|e| matches!(e, KlineRowsError::Malformed(0))),
+            ),
             // TC4: 11 fields
-            (r#"[[1499040000000,"1","1","1","1","1",1499040059999,"1",1,"1","1"]]"#.into(), Err(|e| matches!(e, KlineRowsError::Malformed(_)))),
+            (
+                r#"[[1499040000000,"1","1","1","1","1",1499040059999,"1",1,"1","1"]]"#.into(),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
             // TC5: a price off the tick grid
-            (format!("[{}]", row.replace("\"0.80000000\"", "\"0.80500000\"")), Err(|e| matches!(e, KlineRowsError::Field { row: 0, field: 2, .. }))),
+            (
+                format!("[{}]", row.replace("\"0.80000000\"", "\"0.80500000\"")),
+                Err(|e| {
+                    matches!(
+                        e,
+                        KlineRowsError::Field {
+                            row: 0,
+                            field: 2,
+                            ..
+                        }
+                    )
+                }),
+            ),
             // TC6: close time of another interval
-            (format!("[{}]", row.replace("1499040059999", "1499040299999")), Err(|e| matches!(e, KlineRowsError::Misaligned(0)))),
+            (
+                format!("[{}]", row.replace("1499040059999", "1499040299999")),
+                Err(|e| matches!(e, KlineRowsError::Misaligned(0))),
+            ),
             // TC7: trailing garbage
-            (format!("[{row}]x"), Err(|e| matches!(e, KlineRowsError::Malformed(_)))),
+            (
+                format!("[{row}]x"),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
             // TC8: truncated
-            (format!("[{row}"), Err(|e| matches!(e, KlineRowsError::Malformed(_)))),
+            (
+                format!("[{row}"),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
             // TC9: an escaped string
-            (format!("[{}]", row.replace("\"0\"]", "\"\\u0030\"]")), Err(|e| matches!(e, KlineRowsError::Malformed(_)))),
+            (
+                format!("[{}]", row.replace("\"0\"]", "\"\\u0030\"]")),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
             // TC10: a negative trade count
-            (format!("[{}]", row.replace(",308,", ",-3,")), Err(|e| matches!(e, KlineRowsError::Field { field: 8, .. }))),
+            (
+                format!("[{}]", row.replace(",308,", ",-3,")),
+                Err(|e| matches!(e, KlineRowsError::Field { field: 8, .. })),
+            ),
         ];
         for (i, (body, want)) in cases.iter().enumerate() {
             let mut bars = Vec::new();

@@ -559,7 +559,14 @@ mod tests {
                     Start(Some(3)),
                     Rest(3, 5, 1000, 4, Done),
                 ],
-                want: &[(0, false), (1, true), (2, true), (3, true), (4, true), (5, false)],
+                want: &[
+                    (0, false),
+                    (1, true),
+                    (2, true),
+                    (3, true),
+                    (4, true),
+                    (5, false),
+                ],
                 state: Backfill::Idle,
             },
             // TC6: a stream gap without a disconnect (missed x:true): held, backfilled
@@ -729,12 +736,7 @@ mod tests {
         let (got, s) = run(
             false,
             4,
-            &[
-                First(0),
-                Live(0),
-                Start(Some(0)),
-                Rest(0, 2, 1000, 0, Done),
-            ],
+            &[First(0), Live(0), Start(Some(0)), Rest(0, 2, 1000, 0, Done)],
         );
         assert_eq!(got, vec![(0, true)], "TC0");
         assert_eq!(s.next_open(), Some(T0 + MIN), "TC0");
@@ -755,12 +757,7 @@ mod tests {
         let c = run(
             false,
             4,
-            &[
-                First(0),
-                Live(0),
-                Start(Some(0)),
-                Rest(0, 1, 1000, 1, Done),
-            ],
+            &[First(0), Live(0), Start(Some(0)), Rest(0, 1, 1000, 1, Done)],
         )
         .1
         .counters();

@@ -435,6 +435,40 @@ mod tests {
         // TC5: nothing in the URL: bare /stream
         c.url_streams_max = 0;
         assert_eq!(plan(&c).expect("TC5")[0].conns[0].path, "/stream", "TC5");
+        // TC6: a Stream kline spec adds its stream; a Trades spec uses the trade stream
+        let mut c = config(&["BTCUSDT"], &["trade"]);
+        c.klines = vec![
+            spec("1m", KlineSource::Stream),
+            spec("1m", KlineSource::Trades),
+        ];
+        assert_eq!(
+            plan(&c).expect("TC6")[0].conns[0].path,
+            "/stream?streams=btcusdt@trade/btcusdt@kline_1m",
+            "TC6"
+        );
+        // TC7: a kline stream already listed is not subscribed twice; Stream specs alone
+        // are enough streams
+        let mut c = config(&["BTCUSDT"], &["kline_1m"]);
+        c.klines = vec![spec("1m", KlineSource::Stream)];
+        assert_eq!(
+            plan(&c).expect("TC7")[0].conns[0].path,
+            "/stream?streams=btcusdt@kline_1m",
+            "TC7"
+        );
+        let mut c = config(&["BTCUSDT"], &[]);
+        c.klines = vec![spec("1h", KlineSource::Stream)];
+        assert_eq!(
+            plan(&c).expect("TC7")[0].conns[0].path,
+            "/stream?streams=btcusdt@kline_1h",
+            "TC7"
+        );
+    }
+
+    fn spec(interval: &str, source: KlineSource) -> KlineSpec {
+        KlineSpec {
+            interval: BarInterval::parse(interval).expect("interval"),
+            source,
+        }
     }
 
     #[test]
@@ -467,6 +501,34 @@ mod tests {
                     c
                 },
                 "snapshot_limit",
+            ),
+            // TC7: trade-built bars without the trade stream
+            (
+                {
+                    let mut c = config(&["A"], &["depth@100ms"]);
+                    c.klines = vec![spec("1m", KlineSource::Trades)];
+                    c
+                },
+                "add \"trade\" to the streams",
+            ),
+            // TC8: the same spec twice
+            (
+                {
+                    let mut c = config(&["A"], &["trade"]);
+                    c.klines = vec![spec("5m", KlineSource::Stream); 2];
+                    c
+                },
+                "listed twice",
+            ),
+            // TC9: no room to hold bars
+            (
+                {
+                    let mut c = config(&["A"], &["trade"]);
+                    c.klines = vec![spec("5m", KlineSource::Stream)];
+                    c.kline_hold = 0;
+                    c
+                },
+                "kline_hold",
             ),
         ];
         for (i, (c, want)) in cases.iter().enumerate() {

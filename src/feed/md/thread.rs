@@ -64,7 +64,8 @@ impl ExchangeClock {
     #[inline]
     pub(crate) fn now_ms(&self, now: Instant) -> u64 {
         let elapsed = now.saturating_duration_since(self.at).as_millis();
-        self.ms.saturating_add(u64::try_from(elapsed).unwrap_or(u64::MAX))
+        self.ms
+            .saturating_add(u64::try_from(elapsed).unwrap_or(u64::MAX))
     }
 
     /// The local instant at which the estimate reaches `ms`.
@@ -204,9 +205,12 @@ impl<H: FeedHandler> MdThread<H> {
                 if k.seq.backfill() == Backfill::Wanted {
                     t = t.min(k.retry_at.unwrap_or(t));
                 }
-                if let (KlineSource::Trades, false, Some(clock), Some(bar)) =
-                    (k.spec.source, s.awaiting_event, self.clock, k.builder.current())
-                {
+                if let (KlineSource::Trades, false, Some(clock), Some(bar)) = (
+                    k.spec.source,
+                    s.awaiting_event,
+                    self.clock,
+                    k.builder.current(),
+                ) {
                     let due = bar
                         .close_time_ms
                         .saturating_add(1)
@@ -911,6 +915,8 @@ mod tests {
             snapshot_retry_at: None,
             snapshot_backoff: Backoff::with_seed(BackoffConfig::default(), 1),
             counters: SymbolCounters::default(),
+            klines: Vec::new(),
+            awaiting_event: true,
         }
     }
 
