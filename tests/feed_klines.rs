@@ -449,3 +449,43 @@ fn rest_refused_then_retried_loses_no_bar() {
     // TC6: the stream series missed at least one close in the outage and took it from REST
     assert!(klines[0].counters.from_rest >= 1, "TC6: {:?}", klines[0]);
 }
+
+#[test]
+fn local_book_reset_keeps_its_buffers() {
+    use pinewire::feed::book::SyncStatus::{Applied, Buffered};
+    use pinewire::feed::Side;
+    let bids = [(100, 1), (99, 2)];
+    let asks = [(101, 1), (102, 3)];
+    let mut book = LocalBook::new(1024, 16, 8, 64);
+    // TC0: a buffered diff and a snapshot sync the book
+    assert_eq!(book.on_diff(11, 12, &bids, &asks), Buffered, "TC0");
+    assert_eq!(book.on_snapshot(10, &bids, &asks), Applied, "TC0");
+    assert_eq!(book.last_update_id(), 12, "TC0");
+    let before = thread_allocs();
+    book.reset();
+    // TC1: the reset allocates nothing and forgets levels, id and sync state
+    assert_eq!(thread_allocs() - before, 0, "TC1");
+    assert!(book.needs_snapshot(), "TC1");
+    assert_eq!(book.last_update_id(), 0, "TC1");
+    assert_eq!(book.book().levels(Side::Bid).count(), 0, "TC1");
+    assert_eq!(book.book().levels(Side::Ask).count(), 0, "TC1");
+    // TC2: it re-syncs like a new book, still without allocating
+    let before = thread_allocs();
+    assert_eq!(book.on_diff(21, 22, &bids, &asks), Buffered, "TC2");
+    assert_eq!(book.on_snapshot(20, &bids, &asks), Applied, "TC2");
+    assert_eq!(thread_allocs() - before, 0, "TC2");
+    assert_eq!(book.last_update_id(), 22, "TC2");
+    assert_eq!(book.book().levels(Side::Bid).count(), 2, "TC2");
+    // TC3: diffs buffered before a reset are not replayed after it
+    book.reset();
+    assert_eq!(book.on_diff(41, 41, &[(97, 7)], &[]), Buffered, "TC3");
+    book.reset();
+    assert_eq!(book.on_diff(31, 31, &[(98, 5)], &[]), Buffered, "TC3");
+    assert_eq!(book.on_snapshot(30, &bids, &asks), Applied, "TC3");
+    let levels: Vec<(i64, i64)> = book
+        .book()
+        .levels(Side::Bid)
+        .map(|l| (l.price_ticks, l.qty_lots))
+        .collect();
+    assert_eq!(levels, vec![(100, 1), (99, 2), (98, 5)], "TC3");
+}

@@ -99,6 +99,8 @@ pub struct FeedConfig {
     pub symbols: Vec<FeedSymbol>,
     /// Stream suffixes subscribed for every symbol: `depth@100ms`, `trade`, `bookTicker`,
     /// `aggTrade`, `kline_1m`, ...
+    /// The `kline_<interval>` streams of [`FeedConfig::klines`]' `Stream` specs are added
+    /// to these (see [`symbol_streams`]).
     pub streams: Vec<String>,
     /// One md thread per entry, pinned to that core; symbols are split across threads in
     /// contiguous blocks. Empty: one unpinned thread.
