@@ -322,6 +322,42 @@ impl Bar {
         }
     }
 
+    /// The bar a kline event describes (a REST `GET /api/v3/klines` row put in the same
+    /// shape works too), with its quote volumes read exactly in tick × lot units of `tick`
+    /// and `step` and `closed` taken from `k.x`. Checks nothing about the interval: that
+    /// is [`KlineBuilder::on_kline`]'s job (or the caller's). Allocation-free.
+    pub fn from_kline(k: &Kline<'_>, tick: Increment, step: Increment) -> Result<Bar, KlineError> {
+        let quote = parse_quote_volume(k.quote_volume, tick, step).map_err(|error| {
+            KlineError::QuoteVolume {
+                field: "k.q",
+                error,
+            }
+        })?;
+        let taker_quote =
+            parse_quote_volume(k.taker_buy_quote_volume, tick, step).map_err(|error| {
+                KlineError::QuoteVolume {
+                    field: "k.Q",
+                    error,
+                }
+            })?;
+        Ok(Bar {
+            open_time_ms: k.open_time_ms,
+            close_time_ms: k.close_time_ms,
+            first_trade_id: k.first_trade_id,
+            last_trade_id: k.last_trade_id,
+            open_ticks: k.open_ticks,
+            high_ticks: k.high_ticks,
+            low_ticks: k.low_ticks,
+            close_ticks: k.close_ticks,
+            volume_lots: k.volume_lots,
+            quote_volume: quote,
+            trade_count: k.trade_count,
+            taker_buy_volume_lots: k.taker_buy_volume_lots,
+            taker_buy_quote_volume: taker_quote,
+            closed: k.closed,
+        })
+    }
+
     /// True for a bar of an interval without trades (`n == 0`, `f == L == -1`).
     pub fn is_empty(&self) -> bool {
         self.trade_count == 0
@@ -715,35 +751,8 @@ impl KlineBuilder {
         {
             return Err(KlineError::Misaligned);
         }
-        let quote = parse_quote_volume(k.quote_volume, tick, step).map_err(|error| {
-            KlineError::QuoteVolume {
-                field: "k.q",
-                error,
-            }
-        })?;
-        let taker_quote =
-            parse_quote_volume(k.taker_buy_quote_volume, tick, step).map_err(|error| {
-                KlineError::QuoteVolume {
-                    field: "k.Q",
-                    error,
-                }
-            })?;
-        let bar = Bar {
-            open_time_ms: k.open_time_ms,
-            close_time_ms: k.close_time_ms,
-            first_trade_id: k.first_trade_id,
-            last_trade_id: k.last_trade_id,
-            open_ticks: k.open_ticks,
-            high_ticks: k.high_ticks,
-            low_ticks: k.low_ticks,
-            close_ticks: k.close_ticks,
-            volume_lots: k.volume_lots,
-            quote_volume: quote,
-            trade_count: k.trade_count,
-            taker_buy_volume_lots: k.taker_buy_volume_lots,
-            taker_buy_quote_volume: taker_quote,
-            closed: false,
-        };
+        let mut bar = Bar::from_kline(k, tick, step)?;
+        bar.closed = false;
         if self
             .last_emitted_open_ms
             .is_some_and(|emitted| bar.open_time_ms <= emitted)

@@ -1,8 +1,10 @@
-//! The REST depth-snapshot fetcher: a helper thread (not a hot thread) that serves one
-//! market-data thread. The md thread sends `(symbol, limit)` requests over a crossbeam
-//! channel; the helper does `GET {rest}/api/v3/depth?symbol=X&limit=N`, hands the body
-//! back over a second channel and wakes the md thread's `mio::Poll` through its
-//! [`mio::Waker`], so the md thread never polls for it and never blocks.
+//! The REST fetcher: a helper thread (not a hot thread) that serves one market-data
+//! thread. The md thread sends requests over a crossbeam channel, each a symbol and a
+//! [`RestQuery`]: a depth snapshot (`GET {rest}/api/v3/depth?symbol=X&limit=N`) or a
+//! kline backfill (`GET {rest}/api/v3/klines?symbol=X&interval=I&startTime=S&limit=N`).
+//! The helper hands the body back over a second channel and wakes the md thread's
+//! `mio::Poll` through its [`mio::Waker`], so the md thread never polls for it and never
+//! blocks. [`parse_kline_rows`] reads a klines body into [`Bar`]s without allocating.
 //!
 //! The HTTP client is a minimal HTTP/1.1 client of its own (keep-alive, `Content-Length`
 //! and chunked bodies) over std `TcpStream` and `rustls::StreamOwned`, not ureq: ureq 3
@@ -28,6 +30,8 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use thiserror::Error;
 
+use crate::feed::fixed::{parse_units, FixedError, Increment};
+use crate::feed::kline_builder::{parse_quote_volume, Bar, BarInterval};
 use crate::feed::ws::tls;
 use crate::feed::ws::url::Endpoint;
 
@@ -369,14 +373,67 @@ pub fn depth_weight(limit: u32) -> u64 {
     }
 }
 
-/// A request from the md thread: the symbol's index in the fetcher's name table and the
-/// depth `limit`.
+/// Binance's REQUEST_WEIGHT of `GET /api/v3/klines` (any `limit`).
+pub const KLINES_WEIGHT: u64 = 2;
+
+/// What a [`SnapshotRequest`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestQuery {
+    /// `GET /api/v3/depth?symbol=X&limit=N`: levels per side (5, 10, 20, 50, 100, 500,
+    /// 1000 or 5000).
+    Depth {
+        /// `limit`.
+        limit: u32,
+    },
+    /// `GET /api/v3/klines?symbol=X&interval=I&startTime=S&limit=N` (weight 2): the bars
+    /// opening at or after `start_ms`, oldest first, the open one included.
+    Klines {
+        /// The caller's tag (its kline spec index), echoed in the reply.
+        spec: usize,
+        /// `interval`.
+        interval: BarInterval,
+        /// `startTime`, Unix ms.
+        start_ms: u64,
+        /// `limit` (1..=1000).
+        limit: u32,
+    },
+}
+
+impl RestQuery {
+    /// Binance's REQUEST_WEIGHT of this request.
+    pub fn weight(&self) -> u64 {
+        match *self {
+            RestQuery::Depth { limit } => depth_weight(limit),
+            RestQuery::Klines { .. } => KLINES_WEIGHT,
+        }
+    }
+
+    /// The path and query for `symbol` (allocates: once per request, on the helper
+    /// thread).
+    fn path(&self, symbol: &str) -> String {
+        match *self {
+            RestQuery::Depth { limit } => format!("/api/v3/depth?symbol={symbol}&limit={limit}"),
+            RestQuery::Klines {
+                interval,
+                start_ms,
+                limit,
+                ..
+            } => format!(
+                "/api/v3/klines?symbol={symbol}&interval={}&startTime={start_ms}&limit={limit}",
+                interval.as_str()
+            ),
+        }
+    }
+}
+
+/// A request from the md thread: the symbol's index in the fetcher's name table and what
+/// to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotRequest {
     /// Index into the names given to [`SnapshotFetcher::spawn`].
     pub symbol: usize,
-    /// Levels per side (5, 10, 20, 50, 100, 500, 1000 or 5000).
-    pub limit: u32,
+    /// What to fetch.
+    pub query: RestQuery,
 }
 
 /// The answer to one [`SnapshotRequest`].
@@ -384,6 +441,8 @@ pub struct SnapshotRequest {
 pub struct SnapshotReply {
     /// As in the request.
     pub symbol: usize,
+    /// As in the request.
+    pub query: RestQuery,
     /// The body of a 200 answer, or why there is none.
     pub result: Result<Vec<u8>, RestError>,
 }
@@ -427,7 +486,7 @@ pub struct RestCounters {
 pub struct RestStats {
     /// HTTP requests sent (retries included).
     pub requests: u64,
-    /// Snapshots delivered.
+    /// Answers delivered (depth snapshots and kline pages).
     pub ok: u64,
     /// Requests answered with an error.
     pub failed: u64,
@@ -579,6 +638,7 @@ impl Worker {
             };
             let reply = SnapshotReply {
                 symbol: request.symbol,
+                query: request.query,
                 result,
             };
             if self.replies.send(reply).is_err() {
@@ -619,7 +679,7 @@ impl Worker {
             }
             self.banned_until = None;
         }
-        let cost = depth_weight(request.limit);
+        let cost = request.query.weight();
         let used = self.counters.used_weight_1m.load(Ordering::Relaxed);
         if self.weight_minute == unix_minute() && used + cost > self.options.weight_limit_1m {
             self.counters.weight_waits.fetch_add(1, Ordering::Relaxed);
@@ -632,7 +692,7 @@ impl Worker {
                 return Err(RestError::Stopped);
             }
         }
-        let path = format!("/api/v3/depth?symbol={name}&limit={}", request.limit);
+        let path = request.query.path(&name);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -675,6 +735,201 @@ impl Worker {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Why a `GET /api/v3/klines` body was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum KlineRowsError {
+    /// The body is not an array of 12-element arrays of numbers and plain strings.
+    #[error("klines body: malformed JSON at byte {0}")]
+    Malformed(usize),
+    /// Row `row`, field `field` (0-based, Binance's order) is not a valid value.
+    #[error("klines body: row {row}, field {field}: {error}")]
+    Field {
+        /// 0-based row.
+        row: usize,
+        /// 0-based field.
+        field: usize,
+        /// What was wrong.
+        error: FixedError,
+    },
+    /// Row `row`'s open or close time is not a bar of the interval asked for.
+    #[error("klines body: row {0} is not aligned to the interval")]
+    Misaligned(usize),
+}
+
+/// Reads a `GET /api/v3/klines` body, Binance's documented shape:
+///
+/// ```text
+/// [
+///   [
+///     1499040000000,      // Kline open time
+///     "0.01634790",       // Open price
+///     "0.80000000",       // High price
+///     "0.01575800",       // Low price
+///     "0.01577100",       // Close price
+///     "148976.11427815",  // Volume
+///     1499644799999,      // Kline Close time
+///     "2434.19055334",    // Quote asset volume
+///     308,                // Number of trades
+///     "1756.87402397",    // Taker buy base asset volume
+///     "28.46694368",      // Taker buy quote asset volume
+///     "0"                 // Unused field, ignore.
+///   ]
+/// ]
+/// ```
+///
+/// Calls `row` with each row as a [`Bar`] in the symbol's ticks and lots (quote volumes
+/// exact in tick × lot units), in body order. The rows carry no trade ids: `f` and `L`
+/// are -1 (whatever `n` says); `closed` is false, since the body does not say which row is
+/// still open. Each row must be a bar of `interval`. Stops at the first error (rows
+/// before it were already passed on: parse once with a no-op callback to validate).
+/// Allocation-free.
+pub fn parse_kline_rows(
+    body: &[u8],
+    interval: BarInterval,
+    tick: Increment,
+    step: Increment,
+    mut row: impl FnMut(Bar),
+) -> Result<usize, KlineRowsError> {
+    let mut c = Cursor { s: body, i: 0 };
+    c.expect(b'[')?;
+    let mut n = 0usize;
+    if c.peek() == Some(b']') {
+        c.i += 1;
+        return c.end().map(|()| 0);
+    }
+    loop {
+        c.expect(b'[')?;
+        let mut fields: [&[u8]; 12] = [&[]; 12];
+        for (k, f) in fields.iter_mut().enumerate() {
+            if k > 0 {
+                c.expect(b',')?;
+            }
+            *f = c.scalar()?;
+        }
+        c.expect(b']')?;
+        let field = |k: usize| {
+            move |error: FixedError| KlineRowsError::Field {
+                row: n,
+                field: k,
+                error,
+            }
+        };
+        let int = |k: usize, text: &[u8]| -> Result<u64, KlineRowsError> {
+            lexical_core::parse::<u64>(text).map_err(|_| field(k)(FixedError::Invalid))
+        };
+        let units = |k: usize, inc: Increment| parse_units(fields[k], inc).map_err(field(k));
+        let quote = |k: usize| {
+            let text = std::str::from_utf8(fields[k]).map_err(|_| field(k)(FixedError::Invalid))?;
+            parse_quote_volume(text, tick, step).map_err(field(k))
+        };
+        let open_ms = int(0, fields[0])?;
+        let close_ms = int(6, fields[6])?;
+        if interval.open_time_ms(open_ms) != Some(open_ms)
+            || interval.close_time_ms(open_ms) != Some(close_ms)
+        {
+            return Err(KlineRowsError::Misaligned(n));
+        }
+        row(Bar {
+            open_time_ms: open_ms,
+            close_time_ms: close_ms,
+            first_trade_id: -1,
+            last_trade_id: -1,
+            open_ticks: units(1, tick)?,
+            high_ticks: units(2, tick)?,
+            low_ticks: units(3, tick)?,
+            close_ticks: units(4, tick)?,
+            volume_lots: units(5, step)?,
+            quote_volume: quote(7)?,
+            trade_count: int(8, fields[8])?,
+            taker_buy_volume_lots: units(9, step)?,
+            taker_buy_quote_volume: quote(10)?,
+            closed: false,
+        });
+        n += 1;
+        match c.next_token()? {
+            b',' => continue,
+            b']' => return c.end().map(|()| n),
+            _ => return Err(KlineRowsError::Malformed(c.i - 1)),
+        }
+    }
+}
+
+/// A tiny JSON scanner for the klines body: whitespace, punctuation, numbers and strings
+/// without escapes.
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn skip_ws(&mut self) {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.s.get(self.i).copied()
+    }
+
+    fn next_token(&mut self) -> Result<u8, KlineRowsError> {
+        let b = self.peek().ok_or(KlineRowsError::Malformed(self.i))?;
+        self.i += 1;
+        Ok(b)
+    }
+
+    fn expect(&mut self, want: u8) -> Result<(), KlineRowsError> {
+        let at = self.i;
+        if self.next_token()? == want {
+            Ok(())
+        } else {
+            Err(KlineRowsError::Malformed(at))
+        }
+    }
+
+    fn end(&mut self) -> Result<(), KlineRowsError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(KlineRowsError::Malformed(self.i)),
+        }
+    }
+
+    /// A number (its text) or a string without escapes (its contents).
+    fn scalar(&mut self) -> Result<&'a [u8], KlineRowsError> {
+        let start = self.i;
+        match self.peek() {
+            Some(b'"') => {
+                self.i += 1;
+                let from = self.i;
+                while let Some(&b) = self.s.get(self.i) {
+                    match b {
+                        b'"' => {
+                            self.i += 1;
+                            return Ok(&self.s[from..self.i - 1]);
+                        }
+                        b'\\' | 0..=0x1f => return Err(KlineRowsError::Malformed(self.i)),
+                        _ => self.i += 1,
+                    }
+                }
+                Err(KlineRowsError::Malformed(start))
+            }
+            Some(b'0'..=b'9' | b'-') => {
+                let from = self.i;
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|b| b.is_ascii_digit() || b"-+.eE".contains(b))
+                {
+                    self.i += 1;
+                }
+                Ok(&self.s[from..self.i])
+            }
+            _ => Err(KlineRowsError::Malformed(self.i)),
         }
     }
 }
@@ -781,5 +1036,139 @@ mod tests {
             HttpClient::new(https, None, Duration::from_secs(1)).is_err(),
             "TC1"
         );
+    }
+
+    #[test]
+    fn query_paths_and_weights() {
+        let m1 = BarInterval::parse("1m").expect("1m");
+        let cases: &[(RestQuery, &str, u64)] = &[
+            // TC0: depth, weight by limit
+            (
+                RestQuery::Depth { limit: 100 },
+                "/api/v3/depth?symbol=BTCUSDT&limit=100",
+                5,
+            ),
+            // TC1: klines backfill, weight 2
+            (
+                RestQuery::Klines {
+                    spec: 3,
+                    interval: m1,
+                    start_ms: 1_704_067_200_000,
+                    limit: 1000,
+                },
+                "/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=1704067200000&limit=1000",
+                2,
+            ),
+        ];
+        for (i, (q, path, weight)) in cases.iter().enumerate() {
+            assert_eq!(q.path("BTCUSDT"), *path, "TC{i}");
+            assert_eq!(q.weight(), *weight, "TC{i}");
+        }
+    }
+
+    #[test]
+    fn kline_rows_table() {
+        let m1 = BarInterval::parse("1m").expect("1m");
+        let tick = Increment::parse("0.01").expect("tick");
+        let step = Increment::parse("0.00001").expect("step");
+        // Binance's documented row shape, with values on this tick/step grid.
+        let row = r#"[1499040000000,"0.01000000","0.80000000","0.01000000","0.02000000","1.50000000",1499040059999,"0.30000000",308,"0.50000000","0.10000000","0"]"#;
+        let first = Bar {
+            open_time_ms: 1_499_040_000_000,
+            close_time_ms: 1_499_040_059_999,
+            first_trade_id: -1,
+            last_trade_id: -1,
+            open_ticks: 1,
+            high_ticks: 80,
+            low_ticks: 1,
+            close_ticks: 2,
+            volume_lots: 150_000,
+            quote_volume: 3_000_000,
+            trade_count: 308,
+            taker_buy_volume_lots: 50_000,
+            taker_buy_quote_volume: 1_000_000,
+            closed: false,
+        };
+        let two = format!(
+            " [ {row} ,\n{} ] ",
+            row.replace("1499040000000", "1499040060000")
+                .replace("1499040059999", "1499040119999")
+        );
+        type Want = Result<usize, fn(&KlineRowsError) -> bool>;
+        let cases: Vec<(String, Want)> = vec![
+            // TC0: one row
+            (format!("[{row}]"), Ok(1)),
+            // TC1: two rows with whitespace
+            (two, Ok(2)),
+            // TC2: empty array
+            ("[]".into(), Ok(0)),
+            // TC3: an error object instead of rows
+            (
+                r#"{"code":-1121,"msg":"Invalid symbol."}"#.into(),
+                Err(|e| matches!(e, KlineRowsError::Malformed(0))),
+            ),
+            // TC4: 11 fields
+            (
+                r#"[[1499040000000,"1","1","1","1","1",1499040059999,"1",1,"1","1"]]"#.into(),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
+            // TC5: a price off the tick grid
+            (
+                format!("[{}]", row.replace("\"0.80000000\"", "\"0.80500000\"")),
+                Err(|e| {
+                    matches!(
+                        e,
+                        KlineRowsError::Field {
+                            row: 0,
+                            field: 2,
+                            ..
+                        }
+                    )
+                }),
+            ),
+            // TC6: close time of another interval
+            (
+                format!("[{}]", row.replace("1499040059999", "1499040299999")),
+                Err(|e| matches!(e, KlineRowsError::Misaligned(0))),
+            ),
+            // TC7: trailing garbage
+            (
+                format!("[{row}]x"),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
+            // TC8: truncated
+            (
+                format!("[{row}"),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
+            // TC9: an escaped string
+            (
+                format!("[{}]", row.replace("\"0\"]", "\"\\u0030\"]")),
+                Err(|e| matches!(e, KlineRowsError::Malformed(_))),
+            ),
+            // TC10: a negative trade count
+            (
+                format!("[{}]", row.replace(",308,", ",-3,")),
+                Err(|e| matches!(e, KlineRowsError::Field { field: 8, .. })),
+            ),
+        ];
+        for (i, (body, want)) in cases.iter().enumerate() {
+            let mut bars = Vec::new();
+            let got = parse_kline_rows(body.as_bytes(), m1, tick, step, |b| bars.push(b));
+            match (got, want) {
+                (Ok(n), Ok(w)) => {
+                    assert_eq!(n, *w, "TC{i}");
+                    assert_eq!(bars.len(), n, "TC{i}");
+                    if n > 0 {
+                        assert_eq!(bars[0], first, "TC{i}");
+                    }
+                    if n > 1 {
+                        assert_eq!(bars[1].open_time_ms, 1_499_040_060_000, "TC{i}");
+                    }
+                }
+                (Err(e), Err(check)) => assert!(check(&e), "TC{i}: {e}"),
+                (got, _) => panic!("TC{i}: unexpected {got:?}"),
+            }
+        }
     }
 }

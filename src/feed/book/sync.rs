@@ -112,6 +112,18 @@ impl LocalBook {
         }
     }
 
+    /// Forgets the book and every buffered diff and waits for a new snapshot, keeping
+    /// every buffer's capacity: the md thread calls this when the symbol's connection goes
+    /// down, so a reconnect allocates nothing. The counters ([`LocalBook::gaps`] and the
+    /// others) are totals since construction and are kept.
+    pub fn reset(&mut self) {
+        self.book.clear();
+        self.state = State::Waiting;
+        self.last_update_id = 0;
+        self.diffs.clear();
+        self.levels.clear();
+    }
+
     /// True until a snapshot is loaded, and again after any gap.
     pub fn needs_snapshot(&self) -> bool {
         self.state == State::Waiting

@@ -5,6 +5,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::feed::fixed::Increment;
+use crate::feed::kline_builder::BarInterval;
 use crate::feed::rest::RestOptions;
 use crate::feed::ws::backoff::BackoffConfig;
 use crate::feed::ws::tls::{TlsError, TrustedCert};
@@ -21,6 +22,41 @@ pub struct FeedSymbol {
     /// The quantity increment (`LOT_SIZE.stepSize`, or the wire's 1e-8 when book
     /// quantities are finer than the order step, see `book_check`).
     pub step: Increment,
+}
+
+/// Where the bars of a [`KlineSpec`] come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KlineSource {
+    /// Binance's `<symbol>@kline_<interval>` stream (subscribed automatically): bars close
+    /// on its `x: true` event. Each stream kline carries the whole bar's totals, so a bar
+    /// that spans a reconnect is still complete.
+    Stream,
+    /// Built by the engine from the `@trade` stream (which `FeedConfig::streams` must then
+    /// name): bars close on the first trade of a later bar or on the thread's clock (the
+    /// exchange time estimate minus [`FeedConfig::kline_grace`]). A bar whose interval
+    /// saw a disconnect misses trades and is taken from REST instead.
+    Trades,
+}
+
+/// One bar series every symbol of the feed gets: an interval and where its bars come
+/// from. Closed bars reach [`crate::feed::md::FeedHandler::on_bar`] with the index of the
+/// spec in [`FeedConfig::klines`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KlineSpec {
+    /// The bar interval (`1m`, `1h`, ...).
+    pub interval: BarInterval,
+    /// Stream klines or trade-built bars.
+    pub source: KlineSource,
+}
+
+impl KlineSpec {
+    /// The stream suffix this spec needs for every symbol (`kline_1m` or `trade`).
+    pub fn stream_suffix(&self) -> String {
+        match self.source {
+            KlineSource::Stream => format!("kline_{}", self.interval.as_str()),
+            KlineSource::Trades => "trade".to_string(),
+        }
+    }
 }
 
 /// Sizes of each symbol's [`crate::feed::book::LocalBook`].
@@ -63,6 +99,8 @@ pub struct FeedConfig {
     pub symbols: Vec<FeedSymbol>,
     /// Stream suffixes subscribed for every symbol: `depth@100ms`, `trade`, `bookTicker`,
     /// `aggTrade`, `kline_1m`, ...
+    /// The `kline_<interval>` streams of [`FeedConfig::klines`]' `Stream` specs are added
+    /// to these (see [`symbol_streams`]).
     pub streams: Vec<String>,
     /// One md thread per entry, pinned to that core; symbols are split across threads in
     /// contiguous blocks. Empty: one unpinned thread.
@@ -98,6 +136,19 @@ pub struct FeedConfig {
     pub stats_interval: Duration,
     /// REST fetcher settings.
     pub rest: RestOptions,
+    /// Bar series built for every symbol (empty: none). A `Stream` spec adds its
+    /// `kline_<interval>` stream to every symbol's subscriptions; a `Trades` spec needs
+    /// `trade` in [`FeedConfig::streams`].
+    pub klines: Vec<KlineSpec>,
+    /// How late a trade may arrive after its bar's close time (exchange clock) and still
+    /// count: trade-built bars close on the clock only this long after the boundary, and a
+    /// REST kline row counts as final only once its close time is this far behind the
+    /// thread's exchange time estimate. Default 500 ms.
+    pub kline_grace: Duration,
+    /// Closed bars held per symbol and spec while a REST backfill is pending (preallocated;
+    /// a bar that finds it full is dropped and re-fetched over REST, never lost).
+    /// Default 64.
+    pub kline_hold: usize,
 }
 
 impl FeedConfig {
@@ -134,6 +185,9 @@ impl FeedConfig {
             max_frame_bytes: crate::feed::binance::DEFAULT_MAX_FRAME_BYTES,
             stats_interval: Duration::from_secs(1),
             rest: RestOptions::default(),
+            klines: Vec::new(),
+            kline_grace: Duration::from_millis(500),
+            kline_hold: 64,
         }
     }
 }
@@ -187,7 +241,8 @@ pub fn plan(config: &FeedConfig) -> Result<Vec<ThreadPlan>, FeedError> {
     if config.symbols.is_empty() {
         return bad("no symbols".into());
     }
-    if config.streams.is_empty() {
+    let streams = symbol_streams(config)?;
+    if streams.is_empty() {
         return bad("no streams (e.g. \"depth@100ms\", \"trade\")".into());
     }
     let mut seen = std::collections::HashSet::new();
@@ -213,7 +268,7 @@ pub fn plan(config: &FeedConfig) -> Result<Vec<ThreadPlan>, FeedError> {
             ));
         }
     }
-    let per_symbol = config.streams.len();
+    let per_symbol = streams.len();
     if config.max_streams_per_connection < per_symbol {
         return bad(format!(
             "max_streams_per_connection {} is below the {per_symbol} streams of one symbol",
@@ -242,7 +297,7 @@ pub fn plan(config: &FeedConfig) -> Result<Vec<ThreadPlan>, FeedError> {
                 .iter()
                 .flat_map(|&s| {
                     let lower = config.symbols[s].name.to_ascii_lowercase();
-                    config.streams.iter().map(move |x| format!("{lower}@{x}"))
+                    streams.iter().map(move |x| format!("{lower}@{x}"))
                 })
                 .collect();
             let in_url = streams.len().min(config.url_streams_max);
@@ -271,6 +326,39 @@ pub fn plan(config: &FeedConfig) -> Result<Vec<ThreadPlan>, FeedError> {
         });
     }
     Ok(plans)
+}
+
+/// The stream suffixes every symbol subscribes to: [`FeedConfig::streams`] followed by
+/// the `kline_<interval>` stream of each `Stream` kline spec not already listed. Refuses
+/// kline specs that cannot work: a `Trades` spec without `trade` in the streams, the same
+/// spec twice, a zero `kline_hold`.
+pub fn symbol_streams(config: &FeedConfig) -> Result<Vec<String>, FeedError> {
+    let mut streams = config.streams.clone();
+    for (i, spec) in config.klines.iter().enumerate() {
+        if config.klines[..i].contains(spec) {
+            return Err(FeedError::Config(format!(
+                "kline spec #{i} ({} from {:?}) is listed twice",
+                spec.interval, spec.source
+            )));
+        }
+        let suffix = spec.stream_suffix();
+        match spec.source {
+            KlineSource::Trades if !config.streams.contains(&suffix) => {
+                return Err(FeedError::Config(format!(
+                    "kline spec #{i} builds {} bars from trades: add \"trade\" to the streams",
+                    spec.interval
+                )));
+            }
+            KlineSource::Stream if !streams.contains(&suffix) => streams.push(suffix),
+            _ => {}
+        }
+    }
+    if !config.klines.is_empty() && config.kline_hold == 0 {
+        return Err(FeedError::Config(
+            "kline_hold must be at least 1 when klines are configured".into(),
+        ));
+    }
+    Ok(streams)
 }
 
 #[cfg(test)]
@@ -349,6 +437,40 @@ mod tests {
         // TC5: nothing in the URL: bare /stream
         c.url_streams_max = 0;
         assert_eq!(plan(&c).expect("TC5")[0].conns[0].path, "/stream", "TC5");
+        // TC6: a Stream kline spec adds its stream; a Trades spec uses the trade stream
+        let mut c = config(&["BTCUSDT"], &["trade"]);
+        c.klines = vec![
+            spec("1m", KlineSource::Stream),
+            spec("1m", KlineSource::Trades),
+        ];
+        assert_eq!(
+            plan(&c).expect("TC6")[0].conns[0].path,
+            "/stream?streams=btcusdt@trade/btcusdt@kline_1m",
+            "TC6"
+        );
+        // TC7: a kline stream already listed is not subscribed twice; Stream specs alone
+        // are enough streams
+        let mut c = config(&["BTCUSDT"], &["kline_1m"]);
+        c.klines = vec![spec("1m", KlineSource::Stream)];
+        assert_eq!(
+            plan(&c).expect("TC7")[0].conns[0].path,
+            "/stream?streams=btcusdt@kline_1m",
+            "TC7"
+        );
+        let mut c = config(&["BTCUSDT"], &[]);
+        c.klines = vec![spec("1h", KlineSource::Stream)];
+        assert_eq!(
+            plan(&c).expect("TC7")[0].conns[0].path,
+            "/stream?streams=btcusdt@kline_1h",
+            "TC7"
+        );
+    }
+
+    fn spec(interval: &str, source: KlineSource) -> KlineSpec {
+        KlineSpec {
+            interval: BarInterval::parse(interval).expect("interval"),
+            source,
+        }
     }
 
     #[test]
@@ -381,6 +503,34 @@ mod tests {
                     c
                 },
                 "snapshot_limit",
+            ),
+            // TC7: trade-built bars without the trade stream
+            (
+                {
+                    let mut c = config(&["A"], &["depth@100ms"]);
+                    c.klines = vec![spec("1m", KlineSource::Trades)];
+                    c
+                },
+                "add \"trade\" to the streams",
+            ),
+            // TC8: the same spec twice
+            (
+                {
+                    let mut c = config(&["A"], &["trade"]);
+                    c.klines = vec![spec("5m", KlineSource::Stream); 2];
+                    c
+                },
+                "listed twice",
+            ),
+            // TC9: no room to hold bars
+            (
+                {
+                    let mut c = config(&["A"], &["trade"]);
+                    c.klines = vec![spec("5m", KlineSource::Stream)];
+                    c.kline_hold = 0;
+                    c
+                },
+                "kline_hold",
             ),
         ];
         for (i, (c, want)) in cases.iter().enumerate() {

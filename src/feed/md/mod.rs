@@ -1,32 +1,54 @@
-//! The market-data threads: live Binance streams into per-symbol local books.
+//! The market-data threads: live Binance streams into per-symbol local books and bars.
 //!
 //! [`spawn`] starts one md thread per configured core (or one unpinned thread) and splits
 //! the symbols across them in contiguous blocks. Each thread pins itself (a failure is
 //! reported, not fatal), owns a `mio::Poll` over its WebSocket connections
-//! ([`crate::feed::ws::conn`]), a snapshot fetcher thread ([`crate::feed::rest`]) and,
-//! per symbol, a [`Decoder`] and a [`LocalBook`]. Its loop polls with a zero timeout when
+//! ([`crate::feed::ws::conn`]), a REST fetcher thread ([`crate::feed::rest`]) and, per
+//! symbol, a [`Decoder`], a [`LocalBook`] and, per [`KlineSpec`], a
+//! [`KlineBuilder`] with its bar sequencer. Its loop polls with a zero timeout when
 //! `busy_poll` is on (never sleeps) and otherwise blocks until the next event or timer.
 //!
 //! Per frame: the text is copied into the thread's reusable buffer with its receive stamp,
 //! shown raw to [`FeedHandler::on_frame`], routed to its symbol by the combined-stream
 //! envelope, decoded in place, and for depth diffs applied to the book
-//! ([`LocalBook::on_diff`]); then [`FeedHandler::on_event`] sees the decoded frame and
-//! the updated book. A book that needs a snapshot gets one request to the fetcher (not
-//! another until it is answered or fails); the answer wakes the thread through the Poll's
-//! `Waker` and is applied with [`LocalBook::on_snapshot`]. When a connection goes down,
-//! every book of that connection is reset and re-synced after the reconnect (backoff with
-//! full jitter). Bad input is counted per symbol and kind and skipped, with at most one
-//! warning line a second per kind, never a panic.
+//! ([`LocalBook::on_diff`]); trades and stream klines go to the symbol's kline builders,
+//! whose closed bars reach [`FeedHandler::on_bar`]; then [`FeedHandler::on_event`] sees the
+//! decoded frame and the updated book. A book that needs a snapshot gets one request to
+//! the fetcher (not another until it is answered or fails); the answer wakes the thread
+//! through the Poll's `Waker` and is applied with [`LocalBook::on_snapshot`]. When a
+//! connection goes down, every book of that connection is reset ([`LocalBook::reset`]) and
+//! re-synced after the reconnect (backoff with full jitter). Bad input is counted per
+//! symbol and kind and skipped, with at most one warning line a second per kind, never a
+//! panic.
+//!
+//! # Klines
+//!
+//! The thread keeps an estimate of Binance's clock (the newest event time `E` plus the
+//! local time since it arrived) and ticks the trade-built bars with it minus
+//! [`FeedConfig::kline_grace`] (500 ms by default), so a bar closes on its boundary without
+//! waiting for the next trade. Every closed bar goes out once, in open-time order, with no
+//! bar lost across disconnects: after any reconnect (Binance's 24-hour one included) the
+//! thread asks the fetcher for `GET /api/v3/klines?startTime=<next bar>&limit=1000`
+//! (weight 2) and emits the bars it missed before any later stream bar, holding those in
+//! a small preallocated queue meanwhile and deduplicating by open time. A trade-built bar
+//! whose interval saw a disconnect (or the start) lacks trades: it is never emitted as
+//! built but taken from that REST backfill once it has closed. REST rows carry no trade
+//! ids: such bars have `first_trade_id == last_trade_id == -1`. Failed backfills are
+//! retried with `FeedConfig::snapshot_backoff`. The module `bars` holds the ordering
+//! rules.
 //!
 //! The thread owns its books: [`FeedHandle::book_snapshot`] and [`FeedHandle::stats`] are
 //! served by the thread on request over channels; no lock is on the hot path.
 //!
 //! Allocation: after warm-up, the per-message path allocates nothing (reused frame buffer,
-//! decoder buffers and book arenas; tungstenite 0.28 reuses its read buffer too):
-//! `tests/feed_client.rs` counts 0.000 allocations a frame on the md thread for the whole
-//! cycle, socket read to handler. Reconnects (a fresh `LocalBook` per symbol), snapshots,
-//! stats copies and `book_snapshot` requests allocate.
+//! decoder buffers, book arenas, kline builders and hold queues; tungstenite 0.28 reuses
+//! its read buffer too): `tests/feed_client.rs` counts 0.000 allocations a frame on the md
+//! thread for the whole cycle, socket read to handler, and `tests/feed_klines.rs` 0 on the
+//! frame path with klines on, across reconnects. Reconnects reset books in place.
+//! Snapshots, kline backfill requests and answers, stats copies and `book_snapshot`
+//! requests allocate (off the per-message path).
 
+mod bars;
 pub mod config;
 pub mod stats;
 pub(crate) mod thread;
@@ -40,19 +62,22 @@ use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
 use mio::{Events, Poll, Waker};
 
-pub use config::{BookSizes, FeedConfig, FeedError, FeedSymbol};
+pub use config::{BookSizes, FeedConfig, FeedError, FeedSymbol, KlineSource, KlineSpec};
 pub use stats::{
-    ConnStats, DecodeErrorCounts, FeedStats, SymbolCounters, SymbolStats, ThreadStats,
+    ConnStats, DecodeErrorCounts, FeedStats, KlineCounters, KlineSpecStats, SymbolCounters,
+    SymbolStats, ThreadStats,
 };
 
 use crate::feed::binance::{Decoder, Frame};
 use crate::feed::book::{LocalBook, SyncReason};
+use crate::feed::kline_builder::{Bar, KlineBuilder};
 use crate::feed::rest::SnapshotFetcher;
 use crate::feed::ws::backoff::Backoff;
 use crate::feed::ws::conn::{ConnSpec, WsConn};
 use crate::feed::ws::tls::client_config;
 use crate::feed::ws::url::Endpoint;
-use thread::{Command, ConnSlot, MdThread, SymbolSlot, WAKER};
+use bars::BarSequencer;
+use thread::{Command, ConnSlot, KlineSlot, MdThread, SymbolSlot, KLINE_PAGE, WAKER};
 
 /// Why a symbol's book must be re-synced (given to [`FeedHandler::on_resync`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +109,8 @@ pub trait FeedHandler: Send {
     /// A decoded market message of `symbol`, after the book was updated with it (depth
     /// diffs). The book is meaningful only while `!book.needs_snapshot()`.
     ///
-    /// # Kline builder hook
-    ///
-    /// This is where the kline builder (`src/feed/kline_builder.rs`) plugs in: the
-    /// engine's handler keeps one builder per symbol and feeds it the
-    /// `Event::Trade` / `Event::AggTrade` / `Event::Kline` frames it receives here; a
-    /// closed bar then runs the symbol's Pine program on this same thread.
+    /// Bars are built on the thread (see `FeedConfig::klines` and
+    /// [`FeedHandler::on_bar`]); a bar closed by this frame was handed out just before.
     fn on_event(&mut self, symbol: usize, frame: &Frame<'_>, book: &LocalBook) {
         let _ = (symbol, frame, book);
     }
@@ -102,6 +123,17 @@ pub trait FeedHandler: Send {
     /// Connection `conn` went down (it will reconnect with backoff).
     fn on_disconnect(&mut self, conn: usize, why: &str) {
         let _ = (conn, why);
+    }
+
+    /// A closed bar of `symbol` (config index) for kline spec `spec` (index into
+    /// `FeedConfig::klines`). Per symbol and spec, every closed bar comes exactly once, in
+    /// open-time order, with no bar missing across disconnects: bars the stream could not
+    /// give (missed while disconnected, or trade-built bars whose interval saw a
+    /// disconnect) come from a REST backfill, with `first_trade_id`/`last_trade_id` -1
+    /// since REST rows carry no trade ids. A REST-backfilled bar is handed out no earlier
+    /// than its REST answer arrives, so bars can come in a burst after a reconnect.
+    fn on_bar(&mut self, symbol: usize, spec: usize, bar: &Bar) {
+        let _ = (symbol, spec, bar);
     }
 }
 
@@ -293,6 +325,22 @@ where
                     snapshot_retry_at: None,
                     snapshot_backoff: Backoff::new(config.snapshot_backoff),
                     counters: SymbolCounters::default(),
+                    klines: config
+                        .klines
+                        .iter()
+                        .map(|&spec| KlineSlot {
+                            spec,
+                            builder: KlineBuilder::with_increments(spec.interval, s.tick, s.step),
+                            seq: BarSequencer::new(
+                                spec.interval,
+                                spec.source == KlineSource::Stream,
+                                config.kline_hold,
+                            ),
+                            retry_at: None,
+                            backoff: Backoff::new(config.snapshot_backoff),
+                        })
+                        .collect(),
+                    awaiting_event: true,
                 });
             }
             conns.push(ConnSlot {
@@ -331,9 +379,15 @@ where
             stop: stop.clone(),
             stats_interval: config.stats_interval,
             next_stats_at: Instant::now(),
-            book_sizes: config.book,
             snapshot_limit: config.snapshot_limit,
             polls: 0,
+            clock: None,
+            kline_grace_ms: u64::try_from(config.kline_grace.as_millis()).unwrap_or(u64::MAX),
+            rest_rows: if config.klines.is_empty() {
+                Vec::new()
+            } else {
+                Vec::with_capacity(KLINE_PAGE as usize)
+            },
         };
         let join = std::thread::Builder::new()
             .name(format!("pinewire-md{}", plan.thread))

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::feed::binance::DecodeError;
+use crate::feed::kline_builder::{BarInterval, KlineStats};
+use crate::feed::md::config::KlineSource;
 use crate::feed::rest::RestStats;
 use crate::feed::ws::conn::{ConnCounters, ConnState};
 
@@ -78,6 +80,49 @@ pub struct SymbolCounters {
     pub reconnects: u64,
 }
 
+/// What one symbol's bar sequencer of one kline spec did (since start). Non-zero
+/// `hold_overflows` or `backfill_failures` cost REST weight, never bars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KlineCounters {
+    /// Bars handed to `FeedHandler::on_bar`.
+    pub emitted: u64,
+    /// Of those, bars from the live source (stream klines or the trade builder).
+    pub live: u64,
+    /// Of those, bars from a REST backfill (their `f`/`L` are -1).
+    pub from_rest: u64,
+    /// Live bars dropped because a bar with that open time was already emitted or held.
+    pub duplicates: u64,
+    /// Trade-built bars not trusted (their interval saw a disconnect, or the feed started
+    /// inside it) and taken from REST instead.
+    pub tainted: u64,
+    /// Live bars dropped because the hold queue was full (re-fetched over REST).
+    pub hold_overflows: u64,
+    /// Backfill requests started.
+    pub backfill_requests: u64,
+    /// Backfill requests that failed (HTTP, rate limit, unreadable body) and were retried.
+    pub backfill_failures: u64,
+    /// Kline stream events the builder refused (wrong interval, misaligned, bad quote
+    /// volume).
+    pub kline_errors: u64,
+}
+
+/// One kline spec's state for one symbol at the time of the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KlineSpecStats {
+    /// Index into `FeedConfig::klines`.
+    pub spec: usize,
+    /// The spec's interval.
+    pub interval: BarInterval,
+    /// The spec's source.
+    pub source: KlineSource,
+    /// The sequencer's counters.
+    pub counters: KlineCounters,
+    /// The builder's counters (late and duplicate trades, missed closes, ...).
+    pub builder: KlineStats,
+    /// Open time of the next bar to emit (`None` before the first).
+    pub next_open_ms: Option<u64>,
+}
+
 /// A symbol's counters and book state at the time of the copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolStats {
@@ -91,6 +136,8 @@ pub struct SymbolStats {
     pub synced: bool,
     /// The book's last update id (meaningful when synced).
     pub last_update_id: u64,
+    /// Per kline spec, in `FeedConfig::klines` order.
+    pub klines: Vec<KlineSpecStats>,
 }
 
 /// A connection's counters and state at the time of the copy.

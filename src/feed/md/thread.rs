@@ -1,5 +1,6 @@
 //! The md thread's loop: one `mio::Poll` over its WebSocket connections and a `Waker`
-//! (snapshot replies, commands, stop), per-symbol decoders and local books.
+//! (REST replies, commands, stop), per-symbol decoders, local books, and per symbol and
+//! kline spec a [`KlineBuilder`] and a [`BarSequencer`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,12 +10,18 @@ use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
 use mio::{Events, Poll, Token};
 
-use super::config::BookSizes;
-use super::stats::{ConnStats, SymbolCounters, SymbolStats, ThreadStats, WarnKind, WarnLimiter};
+use super::bars::{Backfill, BarSequencer, RestOutcome};
+use super::config::{KlineSource, KlineSpec};
+use super::stats::{
+    ConnStats, KlineSpecStats, SymbolCounters, SymbolStats, ThreadStats, WarnKind, WarnLimiter,
+};
 use super::{BookView, FeedHandler, ResyncReason};
 use crate::feed::binance::{decode_frame, Control, Decoder, Event, RequestId};
 use crate::feed::book::{LocalBook, SyncStatus};
-use crate::feed::rest::{SnapshotFetcher, SnapshotReply, SnapshotRequest};
+use crate::feed::kline_builder::{Bar, KlineBuilder};
+use crate::feed::rest::{
+    parse_kline_rows, RestError, RestQuery, SnapshotFetcher, SnapshotReply, SnapshotRequest,
+};
 use crate::feed::ws::backoff::Backoff;
 use crate::feed::ws::conn::{ConnState, Drive, WsConn};
 use crate::feed::Side;
@@ -38,6 +45,43 @@ pub(crate) enum Command {
     Book(usize, Sender<Option<BookView>>),
 }
 
+/// Rows asked for per kline backfill request (Binance's maximum).
+pub(crate) const KLINE_PAGE: u32 = 1000;
+
+/// One symbol's bar series of one [`KlineSpec`].
+pub(crate) struct KlineSlot {
+    pub(crate) spec: KlineSpec,
+    pub(crate) builder: KlineBuilder,
+    pub(crate) seq: BarSequencer,
+    /// No backfill request before this (after a failure or an answer without progress).
+    pub(crate) retry_at: Option<Instant>,
+    pub(crate) backoff: Backoff,
+}
+
+/// The thread's estimate of Binance's clock: the newest event time seen (`E`) plus the
+/// local time elapsed since it arrived. It lags the exchange by the network latency, never
+/// leads it (at a simulator's speed multiple it lags more), which is the safe side both
+/// for closing bars on the clock and for calling a REST row final.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExchangeClock {
+    pub(crate) ms: u64,
+    pub(crate) at: Instant,
+}
+
+impl ExchangeClock {
+    #[inline]
+    pub(crate) fn now_ms(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.at).as_millis();
+        self.ms
+            .saturating_add(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    /// The local instant at which the estimate reaches `ms`.
+    pub(crate) fn instant_of(&self, ms: u64) -> Instant {
+        self.at + Duration::from_millis(ms.saturating_sub(self.ms))
+    }
+}
+
 pub(crate) struct SymbolSlot {
     pub(crate) global: usize,
     pub(crate) name: String,
@@ -51,6 +95,10 @@ pub(crate) struct SymbolSlot {
     pub(crate) snapshot_retry_at: Option<Instant>,
     pub(crate) snapshot_backoff: Backoff,
     pub(crate) counters: SymbolCounters,
+    /// One per `FeedConfig::klines` entry.
+    pub(crate) klines: Vec<KlineSlot>,
+    /// No event of this symbol yet since its connection (re)started.
+    pub(crate) awaiting_event: bool,
 }
 
 pub(crate) struct ConnSlot {
@@ -83,9 +131,14 @@ pub(crate) struct MdThread<H: FeedHandler> {
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) stats_interval: Duration,
     pub(crate) next_stats_at: Instant,
-    pub(crate) book_sizes: BookSizes,
     pub(crate) snapshot_limit: u32,
     pub(crate) polls: u64,
+    pub(crate) clock: Option<ExchangeClock>,
+    /// `FeedConfig::kline_grace` in ms.
+    pub(crate) kline_grace_ms: u64,
+    /// Reused for the rows of a kline backfill answer (capacity [`KLINE_PAGE`] when klines
+    /// are configured).
+    pub(crate) rest_rows: Vec<Bar>,
 }
 
 impl<H: FeedHandler> MdThread<H> {
@@ -168,6 +221,23 @@ impl<H: FeedHandler> MdThread<H> {
             if let Some(d) = s.snapshot_retry_at {
                 t = t.min(d);
             }
+            for k in &s.klines {
+                if k.seq.backfill() == Backfill::Wanted {
+                    t = t.min(k.retry_at.unwrap_or(t));
+                }
+                if let (KlineSource::Trades, false, Some(clock), Some(bar)) = (
+                    k.spec.source,
+                    s.awaiting_event,
+                    self.clock,
+                    k.builder.current(),
+                ) {
+                    let due = bar
+                        .close_time_ms
+                        .saturating_add(1)
+                        .saturating_add(self.kline_grace_ms);
+                    t = t.min(clock.instant_of(due));
+                }
+            }
         }
         Some(t)
     }
@@ -217,9 +287,68 @@ impl<H: FeedHandler> MdThread<H> {
                 }
             }
         }
+        self.tick_klines(now);
         if now >= self.next_stats_at {
             self.next_stats_at = now + self.stats_interval;
             let _ = self.stats_tx.try_send(self.stats());
+        }
+    }
+
+    /// Closes trade-built bars whose close time (plus the grace) the exchange clock has
+    /// passed, and sends the kline backfills that are due.
+    fn tick_klines(&mut self, now: Instant) {
+        let exchange_now = self
+            .clock
+            .map(|c| c.now_ms(now).saturating_sub(self.kline_grace_ms));
+        for si in 0..self.symbols.len() {
+            let MdThread {
+                symbols, handler, ..
+            } = self;
+            let sym = &mut symbols[si];
+            let mut wanted = false;
+            for (spec, k) in sym.klines.iter_mut().enumerate() {
+                if let (KlineSource::Trades, false, Some(t)) =
+                    (k.spec.source, sym.awaiting_event, exchange_now)
+                {
+                    let KlineSlot { builder, seq, .. } = k;
+                    let global = sym.global;
+                    builder.on_time(t, &mut |bar| {
+                        seq.on_live(bar, &mut |b| handler.on_bar(global, spec, b));
+                    });
+                }
+                wanted |= k.seq.backfill() == Backfill::Wanted;
+            }
+            if wanted {
+                self.request_backfills(si, now);
+            }
+        }
+    }
+
+    /// Sends every wanted kline backfill of symbol `si` whose retry time has come.
+    #[cold]
+    fn request_backfills(&mut self, si: usize, now: Instant) {
+        let sym = &mut self.symbols[si];
+        for (spec, k) in sym.klines.iter_mut().enumerate() {
+            if k.seq.backfill() != Backfill::Wanted || k.retry_at.is_some_and(|t| t > now) {
+                continue;
+            }
+            k.retry_at = None;
+            let Some(start_ms) = k.seq.start_backfill() else {
+                continue;
+            };
+            let sent = self.fetcher.request(SnapshotRequest {
+                symbol: si,
+                query: RestQuery::Klines {
+                    spec,
+                    interval: k.spec.interval,
+                    start_ms,
+                    limit: KLINE_PAGE,
+                },
+            });
+            if !sent {
+                k.seq.on_rest_failed();
+                k.retry_at = Some(now + k.backoff.next_delay());
+            }
         }
     }
 
@@ -231,7 +360,9 @@ impl<H: FeedHandler> MdThread<H> {
         }
         let sent = self.fetcher.request(SnapshotRequest {
             symbol: si,
-            limit: self.snapshot_limit,
+            query: RestQuery::Depth {
+                limit: self.snapshot_limit,
+            },
         });
         if sent {
             s.snapshot_pending = true;
@@ -258,18 +389,16 @@ impl<H: FeedHandler> MdThread<H> {
         for k in 0..self.conns[ci].symbols.len() {
             let si = self.conns[ci].symbols[k];
             let s = &mut self.symbols[si];
+            s.awaiting_event = true;
+            for kline in &mut s.klines {
+                kline.seq.on_disconnect();
+            }
             if !s.dirty {
                 continue;
             }
-            // LocalBook has no reset: a fresh one (allocated here, once per reconnect, off
-            // the per-message path) starts buffering for the new connection's stream.
-            let b = self.book_sizes;
-            s.book = LocalBook::new(
-                b.window_ticks,
-                b.overflow_capacity,
-                b.buffer_diffs,
-                b.buffer_levels,
-            );
+            // The book starts buffering for the new connection's stream; `reset` keeps
+            // every buffer, so a reconnect allocates nothing.
+            s.book.reset();
             s.dirty = false;
             s.counters.reconnects += 1;
             self.handler.on_resync(s.global, ResyncReason::Reconnect);
@@ -300,6 +429,7 @@ impl<H: FeedHandler> MdThread<H> {
             handler,
             latency,
             warn,
+            clock,
             ..
         } = self;
         let sym = &mut symbols[si];
@@ -378,17 +508,47 @@ impl<H: FeedHandler> MdThread<H> {
                         }
                     }
                 }
+                feed_klines(
+                    KlineTarget {
+                        global: sym.global,
+                        name: &sym.name,
+                        klines: &mut sym.klines,
+                        awaiting_event: &mut sym.awaiting_event,
+                    },
+                    &frame.event,
+                    clock,
+                    now,
+                    handler,
+                );
                 handler.on_event(sym.global, &frame, &sym.book);
             }
             _ => {
                 sym.counters.messages += 1;
-                // Trades, aggTrades and klines reach the kline builder through the handler
-                // (see `FeedHandler::on_event`).
+                // Closed bars go out (on_bar) before the frame that closed them (on_event).
+                feed_klines(
+                    KlineTarget {
+                        global: sym.global,
+                        name: &sym.name,
+                        klines: &mut sym.klines,
+                        awaiting_event: &mut sym.awaiting_event,
+                    },
+                    &frame.event,
+                    clock,
+                    now,
+                    handler,
+                );
                 handler.on_event(sym.global, &frame, &sym.book);
             }
         }
         if need_snapshot && self.symbols[si].book.needs_snapshot() {
             self.request_snapshot(si, now);
+        }
+        if self.symbols[si]
+            .klines
+            .iter()
+            .any(|k| k.seq.backfill() == Backfill::Wanted)
+        {
+            self.request_backfills(si, now);
         }
     }
 
@@ -399,6 +559,10 @@ impl<H: FeedHandler> MdThread<H> {
     }
 
     fn on_snapshot_reply(&mut self, reply: SnapshotReply, now: Instant) {
+        if let RestQuery::Klines { spec, limit, .. } = reply.query {
+            self.on_klines_reply(reply.symbol, spec, limit, reply.result, now);
+            return;
+        }
         let si = reply.symbol;
         let Some(sym) = self.symbols.get_mut(si) else {
             return;
@@ -468,6 +632,90 @@ impl<H: FeedHandler> MdThread<H> {
         }
     }
 
+    /// A kline backfill answer: rows parsed into the reused buffer, merged by the
+    /// sequencer; failures retried after the spec's backoff.
+    #[cold]
+    fn on_klines_reply(
+        &mut self,
+        si: usize,
+        spec: usize,
+        limit: u32,
+        result: Result<Vec<u8>, RestError>,
+        now: Instant,
+    ) {
+        let closed_before = self
+            .clock
+            .map_or(0, |c| c.now_ms(now).saturating_sub(self.kline_grace_ms));
+        let MdThread {
+            symbols,
+            handler,
+            warn,
+            rest_rows,
+            ..
+        } = self;
+        let Some(sym) = symbols.get_mut(si) else {
+            return;
+        };
+        let (tick, step) = (sym.decoder.tick(), sym.decoder.step());
+        let Some(k) = sym.klines.get_mut(spec) else {
+            return;
+        };
+        if k.seq.backfill() != Backfill::Pending {
+            return;
+        }
+        rest_rows.clear();
+        let parsed = match result {
+            Ok(body) => parse_kline_rows(&body, k.spec.interval, tick, step, |bar| {
+                rest_rows.push(bar)
+            })
+            .map_err(|e| e.to_string()),
+            Err(e) => {
+                let delay = k.backoff.next_delay().max(e.retry_after());
+                k.seq.on_rest_failed();
+                k.retry_at = Some(now + delay);
+                warn.warn(
+                    WarnKind::Snapshot,
+                    now,
+                    format_args!(
+                        "{} {}: kline backfill failed: {e}; retry in {delay:?}",
+                        sym.name, k.spec.interval
+                    ),
+                );
+                return;
+            }
+        };
+        if let Err(why) = parsed {
+            let delay = k.backoff.next_delay();
+            k.seq.on_rest_failed();
+            k.retry_at = Some(now + delay);
+            warn.warn(
+                WarnKind::Snapshot,
+                now,
+                format_args!(
+                    "{} {}: kline backfill body refused: {why}; retry in {delay:?}",
+                    sym.name, k.spec.interval
+                ),
+            );
+            return;
+        }
+        let global = sym.global;
+        let outcome = k.seq.on_rest(
+            rest_rows.iter().copied(),
+            limit as usize,
+            closed_before,
+            &mut |b| handler.on_bar(global, spec, b),
+        );
+        match outcome {
+            RestOutcome::Done => {
+                k.backoff.reset();
+                k.retry_at = None;
+            }
+            RestOutcome::More => k.retry_at = None,
+            RestOutcome::NoProgress => k.retry_at = Some(now + k.backoff.next_delay()),
+        }
+        self.request_backfills(si, now);
+    }
+
     fn drain_commands(&mut self) {
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
@@ -514,6 +762,19 @@ impl<H: FeedHandler> MdThread<H> {
                     counters: s.counters,
                     synced: !s.book.needs_snapshot(),
                     last_update_id: s.book.last_update_id(),
+                    klines: s
+                        .klines
+                        .iter()
+                        .enumerate()
+                        .map(|(spec, k)| KlineSpecStats {
+                            spec,
+                            interval: k.spec.interval,
+                            source: k.spec.source,
+                            counters: k.seq.counters(),
+                            builder: k.builder.stats(),
+                            next_open_ms: k.seq.next_open(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             connections: self
@@ -532,6 +793,94 @@ impl<H: FeedHandler> MdThread<H> {
             depth_latency_ns: self.latency.clone(),
             rest: self.fetcher.stats(),
         }
+    }
+}
+
+/// The parts of a [`SymbolSlot`] that [`feed_klines`] needs (the decoder stays borrowed by
+/// the frame).
+struct KlineTarget<'a> {
+    global: usize,
+    name: &'a str,
+    klines: &'a mut [KlineSlot],
+    awaiting_event: &'a mut bool,
+}
+
+/// The exchange time of a market event (`E`), if it has one.
+#[inline]
+fn event_time_ms(event: &Event<'_>) -> Option<u64> {
+    match event {
+        Event::Trade(t) => Some(t.event_time_ms),
+        Event::AggTrade(a) => Some(a.event_time_ms),
+        Event::Kline(k) => Some(k.event_time_ms),
+        Event::DepthUpdate(d) => Some(d.event_time_ms),
+        _ => None,
+    }
+}
+
+/// Moves the exchange clock, marks the symbol's first event after a (re)connect, and
+/// feeds trades and stream klines to the symbol's builders; closed bars go through the
+/// sequencers to [`FeedHandler::on_bar`]. Allocation-free.
+#[inline]
+fn feed_klines<H: FeedHandler>(
+    sym: KlineTarget<'_>,
+    event: &Event<'_>,
+    clock: &mut Option<ExchangeClock>,
+    now: Instant,
+    handler: &mut H,
+) {
+    let Some(event_ms) = event_time_ms(event) else {
+        return;
+    };
+    if clock.is_none_or(|c| event_ms >= c.ms) {
+        *clock = Some(ExchangeClock {
+            ms: event_ms,
+            at: now,
+        });
+    }
+    if sym.klines.is_empty() {
+        return;
+    }
+    if *sym.awaiting_event {
+        *sym.awaiting_event = false;
+        for k in sym.klines.iter_mut() {
+            k.seq.on_first_event(event_ms);
+        }
+    }
+    let global = sym.global;
+    match event {
+        Event::Trade(t) if t.symbol.eq_ignore_ascii_case(sym.name) => {
+            for (spec, k) in sym.klines.iter_mut().enumerate() {
+                if k.spec.source != KlineSource::Trades {
+                    continue;
+                }
+                let KlineSlot { builder, seq, .. } = k;
+                builder.on_trade(
+                    t.trade_id,
+                    t.trade_time_ms,
+                    t.price_ticks,
+                    t.qty_lots,
+                    t.buyer_is_maker,
+                    &mut |bar| seq.on_live(bar, &mut |b| handler.on_bar(global, spec, b)),
+                );
+            }
+        }
+        Event::Kline(kline) if kline.symbol.eq_ignore_ascii_case(sym.name) => {
+            for (spec, k) in sym.klines.iter_mut().enumerate() {
+                if k.spec.source != KlineSource::Stream
+                    || k.spec.interval.as_str() != kline.interval
+                {
+                    continue;
+                }
+                let KlineSlot { builder, seq, .. } = k;
+                let taken = builder.on_kline(kline, &mut |bar| {
+                    seq.on_live(bar, &mut |b| handler.on_bar(global, spec, b))
+                });
+                if taken.is_err() {
+                    seq.note_kline_error();
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -589,6 +938,8 @@ mod tests {
             snapshot_retry_at: None,
             snapshot_backoff: Backoff::with_seed(BackoffConfig::default(), 1),
             counters: SymbolCounters::default(),
+            klines: Vec::new(),
+            awaiting_event: true,
         }
     }
 
