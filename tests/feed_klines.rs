@@ -8,8 +8,6 @@
 //! allocator checks that the per-frame path (decode, kline builders, sequencers, `on_bar`)
 //! allocates nothing after warm-up, reconnects included.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,47 +29,9 @@ use pinewire::sim::server::{self, SimConfig, SimHandle, Speed};
 // ---------------------------------------------------------------------------------------
 // Allocation counting (per thread, so the simulator's threads do not count).
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn thread_allocs() -> u64 {
-    ALLOCS.try_with(Cell::get).unwrap_or(0)
-}
-
-fn count_alloc() {
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments
-// unchanged; the only addition is a thread-local counter with a const initialiser, which
-// never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_alloc();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_alloc();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_alloc();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
+use alloc_counter::thread_allocs;
 
 // ---------------------------------------------------------------------------------------
 

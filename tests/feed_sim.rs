@@ -574,7 +574,9 @@ fn malformed_frames_are_counted_and_never_reach_the_book() {
     );
     // TC0: the simulator sent malformed frames
     assert!(sim_stats.malformed_by_fault > 0, "TC0: {sim_stats:?}");
-    // TC1: the truncated ones were counted as JSON decode errors, nothing else was
+    // TC1: the unknown-stream ones were refused before decoding (unroutable), the truncated
+    // ones were counted as JSON decode errors, nothing else was
+    assert!(conn.unroutable > 0, "TC1: unknown streams not refused");
     let e = c.decode_errors;
     assert!(e.json > 0, "TC1: {e:?}");
     assert_eq!((e.missing, e.wrong_type, e.number), (0, 0, 0), "TC1: {e:?}");

@@ -248,6 +248,7 @@ where
     F: FnMut(usize, &[usize]) -> H,
 {
     let plans = config::plan(&config)?;
+    let streams = config::symbol_streams(&config)?;
     let ws = Endpoint::parse_websocket(&config.ws_url)?;
     let rest = Endpoint::parse_http(&config.rest_url)?;
     let tls = if ws.scheme.is_tls() || rest.scheme.is_tls() {
@@ -388,6 +389,7 @@ where
             } else {
                 Vec::with_capacity(KLINE_PAGE as usize)
             },
+            streams: streams.clone(),
         };
         let join = std::thread::Builder::new()
             .name(format!("pinewire-md{}", plan.thread))

@@ -139,6 +139,9 @@ pub(crate) struct MdThread<H: FeedHandler> {
     /// Reused for the rows of a kline backfill answer (capacity [`KLINE_PAGE`] when klines
     /// are configured).
     pub(crate) rest_rows: Vec<Bar>,
+    /// The stream suffixes every symbol is subscribed to (`depth@100ms`, `kline_1m`): a
+    /// frame for any other stream is counted as unroutable and skipped.
+    pub(crate) streams: Vec<String>,
 }
 
 impl<H: FeedHandler> MdThread<H> {
@@ -409,7 +412,12 @@ impl<H: FeedHandler> MdThread<H> {
     fn on_text(&mut self, ci: usize, recv: quanta::Instant, now: Instant) {
         let conn_global = self.conns[ci].global;
         self.handler.on_frame(conn_global, recv, &self.buf);
-        let si = match route(&self.buf, &self.conns[ci].symbols, &self.symbols) {
+        let si = match route(
+            &self.buf,
+            &self.conns[ci].symbols,
+            &self.symbols,
+            &self.streams,
+        ) {
             Route::Symbol(si) => si,
             Route::Unenveloped => self.conns[ci].symbols[0],
             Route::Unknown => {
@@ -417,7 +425,7 @@ impl<H: FeedHandler> MdThread<H> {
                 self.warn.warn(
                     WarnKind::Unroutable,
                     now,
-                    format_args!("connection {conn_global}: a frame for a stream of no symbol of this connection"),
+                    format_args!("connection {conn_global}: a frame for a stream not subscribed on this connection"),
                 );
                 return;
             }
@@ -896,20 +904,36 @@ enum Route {
     Unknown,
 }
 
-/// Reads the symbol from the envelope's leading `{"stream":"<symbol>@` without parsing
-/// the frame (the decoder to parse with depends on it). Binance always writes `stream`
-/// first; a frame with `data` first is decoded as unenveloped.
+/// Reads the stream name from the envelope's leading `{"stream":"<symbol>@<stream>"`
+/// without parsing the frame (the decoder to parse with depends on it) and routes it to
+/// the connection's symbol when `<stream>` is one of the streams subscribed (`streams`,
+/// the suffixes after `@`). Binance always writes `stream` first; a frame with `data` first
+/// is decoded as unenveloped. A stream this feed never asked for is bad input, whatever its
+/// body says: it is not decoded.
 #[inline]
-fn route(frame: &[u8], conn_symbols: &[usize], symbols: &[SymbolSlot]) -> Route {
+fn route(
+    frame: &[u8],
+    conn_symbols: &[usize],
+    symbols: &[SymbolSlot],
+    streams: &[String],
+) -> Route {
     const PREFIX: &[u8] = b"{\"stream\":\"";
     let Some(rest) = frame.strip_prefix(PREFIX) else {
         return Route::Unenveloped;
     };
-    let end = rest
+    let Some(quote) = rest.iter().position(|&b| b == b'"') else {
+        return Route::Unknown;
+    };
+    let Some((name, stream)) = rest[..quote]
         .iter()
-        .position(|&b| b == b'@' || b == b'"')
-        .unwrap_or(rest.len());
-    let name = &rest[..end];
+        .position(|&b| b == b'@')
+        .map(|at| (&rest[..at], &rest[at + 1..quote]))
+    else {
+        return Route::Unknown;
+    };
+    if !streams.iter().any(|s| s.as_bytes() == stream) {
+        return Route::Unknown;
+    }
     for &si in conn_symbols {
         if symbols[si].lower.as_bytes().eq_ignore_ascii_case(name) {
             return Route::Symbol(si);
@@ -962,14 +986,33 @@ mod tests {
             // TC4: a control reply has no envelope
             (r#"{"result":null,"id":1}"#, Route::Unenveloped),
             // TC5: a truncated envelope
-            (r#"{"stream":"ethusdt"#, Route::Symbol(1)),
+            (r#"{"stream":"ethusdt"#, Route::Unknown),
             // TC6: empty frame
             ("", Route::Unenveloped),
             // TC7: a stream name without `@`
-            (r#"{"stream":"ethusdt","data":{}}"#, Route::Symbol(1)),
+            (r#"{"stream":"ethusdt","data":{}}"#, Route::Unknown),
+            // TC8: a stream that was not subscribed
+            (
+                r#"{"stream":"ethusdt@simUnknownStream","data":{}}"#,
+                Route::Unknown,
+            ),
+            (r#"{"stream":"ethusdt@depth","data":{}}"#, Route::Unknown),
+            // TC10: a subscribed kline stream
+            (
+                r#"{"stream":"ethusdt@kline_1m","data":{}}"#,
+                Route::Symbol(1),
+            ),
         ];
+        let streams: Vec<String> = ["depth@100ms", "trade", "kline_1m"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         for (i, (frame, want)) in cases.iter().enumerate() {
-            assert_eq!(route(frame.as_bytes(), &conn, &symbols), *want, "TC{i}");
+            assert_eq!(
+                route(frame.as_bytes(), &conn, &symbols, &streams),
+                *want,
+                "TC{i}"
+            );
         }
     }
 }
