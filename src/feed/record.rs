@@ -45,7 +45,9 @@ use thiserror::Error;
 use crate::feed::capture_writer::CaptureWriter;
 use crate::feed::fixed::Increment;
 use crate::feed::md::ResyncReason;
-use crate::feed::md::{self, FeedConfig, FeedError, FeedHandle, FeedHandler, FeedSymbol};
+use crate::feed::md::{
+    self, FeedConfig, FeedError, FeedHandle, FeedHandler, FeedSymbol, LatencySummary,
+};
 use crate::feed::rest::{HttpClient, RestError};
 use crate::feed::ws::url::Endpoint;
 
@@ -450,6 +452,8 @@ pub struct RecordSummary {
     pub unrouted: u64,
     /// From start to the last file finished.
     pub elapsed: Duration,
+    /// Socket read to book applied, over every depth diff of every md thread.
+    pub socket_to_book: Option<LatencySummary>,
 }
 
 impl RecordSummary {
@@ -488,6 +492,9 @@ impl fmt::Display for RecordSummary {
                 s.files.len(),
                 s.clamped
             )?;
+        }
+        if let Some(latency) = &self.socket_to_book {
+            write!(f, "; socket-to-book {latency}")?;
         }
         Ok(())
     }
@@ -698,7 +705,13 @@ impl Recorder {
     }
 
     fn finish_inner(&mut self) -> Result<RecordSummary, RecordError> {
+        let mut socket_to_book = None;
         if let Some(mut feed) = self.feed.take() {
+            socket_to_book = feed
+                .stats()
+                .depth_latency_ns()
+                .filter(|h| !h.is_empty())
+                .map(|h| LatencySummary::of(&h));
             feed.stop();
         }
         let Some(writer) = self.writer.take() else {
@@ -712,6 +725,7 @@ impl Recorder {
             lost: self.shared.lost.load(Ordering::Relaxed),
             unrouted: self.shared.unrouted.load(Ordering::Relaxed),
             elapsed: self.started.elapsed(),
+            socket_to_book,
         })
     }
 }

@@ -64,8 +64,8 @@ use mio::{Events, Poll, Waker};
 
 pub use config::{BookSizes, FeedConfig, FeedError, FeedSymbol, KlineSource, KlineSpec};
 pub use stats::{
-    ConnStats, DecodeErrorCounts, FeedStats, KlineCounters, KlineSpecStats, SymbolCounters,
-    SymbolStats, ThreadStats,
+    ConnStats, DecodeErrorCounts, FeedStats, KlineCounters, KlineSpecStats, LatencySummary,
+    SymbolCounters, SymbolStats, ThreadStats,
 };
 
 use crate::feed::binance::{Decoder, Frame};

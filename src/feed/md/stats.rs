@@ -219,6 +219,48 @@ impl FeedStats {
     }
 }
 
+/// The percentiles the project reports for every latency (HDR, ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LatencySummary {
+    /// Samples recorded.
+    pub count: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest sample.
+    pub max_ns: u64,
+}
+
+impl LatencySummary {
+    /// Reads the percentiles off a histogram of nanoseconds.
+    pub fn of(h: &Histogram<u64>) -> LatencySummary {
+        LatencySummary {
+            count: h.len(),
+            p50_ns: h.value_at_quantile(0.50),
+            p99_ns: h.value_at_quantile(0.99),
+            p999_ns: h.value_at_quantile(0.999),
+            max_ns: h.max(),
+        }
+    }
+}
+
+impl std::fmt::Display for LatencySummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "n={} p50={:.1}us p99={:.1}us p99.9={:.1}us max={:.1}us",
+            self.count,
+            self.p50_ns as f64 / 1e3,
+            self.p99_ns as f64 / 1e3,
+            self.p999_ns as f64 / 1e3,
+            self.max_ns as f64 / 1e3
+        )
+    }
+}
+
 /// Kinds of warning, each limited to one line a second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarnKind {
