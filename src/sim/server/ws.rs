@@ -126,6 +126,7 @@ pub(crate) fn serve(
         outstanding: VecDeque::new(),
         incoming: VecDeque::new(),
         write_blocked: false,
+        idle_wait: MIN_IDLE_WAIT,
     };
     session.run();
     shared.registry.remove(&subscriber);
@@ -160,7 +161,17 @@ struct Session {
     incoming: VecDeque<Instant>,
     /// The socket refused bytes: wait before writing more.
     write_blocked: bool,
+    /// How long an idle turn waits on the market queue before looking at the socket again:
+    /// 1 ms after activity, doubling to [`MAX_IDLE_WAIT`] while nothing happens, so that an
+    /// idle connection does not wake a thousand times a second. Market messages end the
+    /// wait at once; only the client's own frames (pongs, SUBSCRIBE) wait up to that long.
+    idle_wait: Duration,
 }
+
+/// The longest an idle connection's thread sleeps between looks at its socket.
+const MAX_IDLE_WAIT: Duration = Duration::from_millis(16);
+/// The idle wait right after activity.
+const MIN_IDLE_WAIT: Duration = Duration::from_millis(1);
 
 fn would_block(e: &tungstenite::Error) -> bool {
     matches!(e, tungstenite::Error::Io(io) if io.kind() == io::ErrorKind::WouldBlock)
@@ -242,16 +253,19 @@ impl Session {
                 Err(_) => return Err(End::Gone),
             }
         }
-        if !busy {
-            if self.write_blocked {
-                thread::sleep(Duration::from_millis(1));
-            } else {
-                match self.rx.recv_timeout(Duration::from_millis(1)) {
-                    Ok(item) => {
-                        self.send_market(&item)?;
-                        self.flush()?;
-                    }
-                    Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+        if busy {
+            self.idle_wait = MIN_IDLE_WAIT;
+        } else if self.write_blocked {
+            thread::sleep(MIN_IDLE_WAIT);
+        } else {
+            match self.rx.recv_timeout(self.idle_wait) {
+                Ok(item) => {
+                    self.idle_wait = MIN_IDLE_WAIT;
+                    self.send_market(&item)?;
+                    self.flush()?;
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    self.idle_wait = (self.idle_wait * 2).min(MAX_IDLE_WAIT);
                 }
             }
         }
