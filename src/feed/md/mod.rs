@@ -74,6 +74,7 @@ use crate::feed::kline_builder::{Bar, KlineBuilder};
 use crate::feed::rest::SnapshotFetcher;
 use crate::feed::ws::backoff::Backoff;
 use crate::feed::ws::conn::{ConnSpec, WsConn};
+use crate::feed::ws::resolver::Resolver;
 use crate::feed::ws::tls::client_config;
 use crate::feed::ws::url::Endpoint;
 use bars::BarSequencer;
@@ -166,6 +167,9 @@ pub struct FeedHandle {
 }
 
 /// How long [`FeedHandle::stats`] and [`FeedHandle::book_snapshot`] wait for a thread.
+/// How often the WebSocket host is resolved again (Binance rotates its addresses through
+/// DNS); a reconnect uses the latest list.
+const DNS_REFRESH: Duration = Duration::from_secs(60);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl FeedHandle {
@@ -250,6 +254,8 @@ where
     let plans = config::plan(&config)?;
     let streams = config::symbol_streams(&config)?;
     let ws = Endpoint::parse_websocket(&config.ws_url)?;
+    // Resolved here and then refreshed off the md threads, which must never wait on DNS.
+    let resolver = Resolver::start(&ws.host, ws.port, DNS_REFRESH);
     let rest = Endpoint::parse_http(&config.rest_url)?;
     let tls = if ws.scheme.is_tls() || rest.scheme.is_tls() {
         Some(client_config(&config.extra_roots)?)
@@ -286,6 +292,7 @@ where
         let mut conns = Vec::with_capacity(plan.conns.len());
         for (local_conn, cp) in plan.conns.iter().enumerate() {
             let spec = ConnSpec {
+                resolver: resolver.clone(),
                 endpoint: ws.clone(),
                 path: cp.path.clone(),
                 subscribe: cp.subscribe.clone(),

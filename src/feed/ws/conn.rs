@@ -17,7 +17,6 @@
 //! off its reused read buffer, so steady-state reads were measured allocation-free.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +31,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 use super::backoff::{Backoff, BackoffConfig};
+use super::resolver::Resolver;
 use super::url::Endpoint;
 
 /// Where a connection is in its life.
@@ -57,6 +57,8 @@ pub enum ConnState {
 pub struct ConnSpec {
     /// The WebSocket base (`wss://stream.binance.com:9443`).
     pub endpoint: Endpoint,
+    /// The endpoint host's addresses, resolved off this thread (see [`Resolver`]).
+    pub resolver: Arc<Resolver>,
     /// Path and query under the base (`/stream?streams=btcusdt@depth@100ms/...`).
     pub path: String,
     /// Streams to subscribe after the upgrade, already grouped: one SUBSCRIBE message per
@@ -400,29 +402,18 @@ impl WsConn {
         }
     }
 
-    /// Starts a TCP connect now (resolving the host; the address list is walked one
-    /// address per attempt). `false` leaves the connection in `Backoff`, with
+    /// Starts a TCP connect now to the next of the resolver's addresses (the list is walked
+    /// one address per attempt; nothing here waits on DNS). `false` leaves the connection in `Backoff`, with
     /// [`WsConn::last_error`] saying why.
     pub fn connect(&mut self, registry: &Registry, now: Instant) -> bool {
         self.counters.attempts += 1;
-        let addrs: Vec<SocketAddr> =
-            match (self.spec.endpoint.host.as_str(), self.spec.endpoint.port).to_socket_addrs() {
-                Ok(a) => a.collect(),
-                Err(e) => {
-                    self.schedule_retry(
-                        now,
-                        format!("cannot resolve {}: {e}", self.spec.endpoint.host),
-                    );
-                    return false;
-                }
-            };
-        if addrs.is_empty() {
-            self.schedule_retry(
-                now,
-                format!("{} resolves to no address", self.spec.endpoint.host),
-            );
-            return false;
-        }
+        let addrs = match self.spec.resolver.addrs() {
+            Ok(addrs) => addrs,
+            Err(why) => {
+                self.schedule_retry(now, why);
+                return false;
+            }
+        };
         let addr = addrs[self.addr_turn % addrs.len()];
         self.addr_turn = self.addr_turn.wrapping_add(1);
         let tcp = match TcpStream::connect(addr) {
@@ -805,8 +796,10 @@ mod tests {
     use super::*;
 
     fn spec(url: &str) -> ConnSpec {
+        let endpoint = Endpoint::parse(url).expect("url");
         ConnSpec {
-            endpoint: Endpoint::parse(url).expect("url"),
+            resolver: Resolver::start(&endpoint.host, endpoint.port, Duration::from_secs(60)),
+            endpoint,
             path: "/stream?streams=btcusdt@trade".to_string(),
             subscribe: vec![vec!["a@trade".into()], vec!["b@trade".into()]],
             tls: None,
