@@ -33,7 +33,7 @@ pub struct RecordArgs {
         default_value = "depth@100ms,trade,bookTicker"
     )]
     pub streams: Vec<String>,
-    /// Directory of the capture files (<symbol>_<YYYYMMDD>_<HH>.gz), created if missing;
+    /// Directory of the capture files (`<symbol>_<YYYYMMDD>_<HH>.gz`), created if missing;
     /// a file of the same hour is appended to.
     #[arg(long)]
     pub out: PathBuf,

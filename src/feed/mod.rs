@@ -1,7 +1,15 @@
-//! Market data off the wire: Binance message decoding into integer ticks and lots, and the
-//! per-symbol order book kept exactly in sync with Binance's snapshot + diff procedure.
-//! This code runs on the market-data thread: it allocates nothing after warm-up, takes no
-//! locks and never panics on bad input.
+//! Market data off the wire, from the socket to an exact per-symbol order book and klines.
+//!
+//! Which thread runs what:
+//! * the md threads ([`md`]) own everything on the per-message path: the WebSocket
+//!   connections ([`ws`]), decoding into integer ticks and lots ([`binance`], [`fixed`]), the
+//!   order books kept in sync with Binance's snapshot + diff procedure ([`book`]) and the
+//!   kline builders ([`kline_builder`]). That path allocates nothing after warm-up, takes no
+//!   locks and never panics on bad input;
+//! * helper threads do what may block: the REST fetcher ([`rest`]: depth snapshots, kline
+//!   backfill), host-name resolution ([`ws::resolver`]) and, for `pinewire record`, the
+//!   capture writer ([`record`], [`capture_writer`]);
+//! * offline tools read captures ([`capture`], [`book_check`]).
 
 pub mod binance;
 pub mod capture;

@@ -1,5 +1,5 @@
 //! The simulator's markets: what happens on the simulated exchange, as
-//! [`MarketSource`](crate::sim::source::MarketSource)s the server steps and serves.
+//! [`MarketSource`]s the server steps and serves.
 //!
 //! Runs on the sim's market thread (the server owns it and serializes access); never on
 //! the engine's hot threads, so plain `BTreeMap` books and `String` bodies are fine here.
