@@ -516,38 +516,23 @@ impl<H: FeedHandler> MdThread<H> {
                         }
                     }
                 }
-                feed_klines(
-                    KlineTarget {
-                        global: sym.global,
-                        name: &sym.name,
-                        klines: &mut sym.klines,
-                        awaiting_event: &mut sym.awaiting_event,
-                    },
-                    &frame.event,
-                    clock,
-                    now,
-                    handler,
-                );
-                handler.on_event(sym.global, &frame, &sym.book);
             }
-            _ => {
-                sym.counters.messages += 1;
-                // Closed bars go out (on_bar) before the frame that closed them (on_event).
-                feed_klines(
-                    KlineTarget {
-                        global: sym.global,
-                        name: &sym.name,
-                        klines: &mut sym.klines,
-                        awaiting_event: &mut sym.awaiting_event,
-                    },
-                    &frame.event,
-                    clock,
-                    now,
-                    handler,
-                );
-                handler.on_event(sym.global, &frame, &sym.book);
-            }
+            _ => sym.counters.messages += 1,
         }
+        // Closed bars go out (on_bar) before the frame that closed them (on_event).
+        feed_klines(
+            KlineTarget {
+                global: sym.global,
+                name: &sym.name,
+                klines: &mut sym.klines,
+                awaiting_event: &mut sym.awaiting_event,
+            },
+            &frame.event,
+            clock,
+            now,
+            handler,
+        );
+        handler.on_event(sym.global, &frame, &sym.book);
         if need_snapshot && self.symbols[si].book.needs_snapshot() {
             self.request_snapshot(si, now);
         }
