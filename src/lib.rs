@@ -12,13 +12,17 @@
 //! * [`feed`]: Binance market-data decoding and the local order book.
 //! * [`sim`]: the Binance-compatible exchange simulator that stands in for Binance.
 //! * [`calendar`]: UTC calendar arithmetic and ISO-8601 text shared by every subsystem.
+//! * [`exec`]: order signing, exchange filters and Binance order messages (being built).
+//! * [`risk`]: the risk manager (being built).
 //! * [`cli`]: the `pinewire` command line.
 #![deny(missing_docs)]
 
 pub mod backtest;
 pub mod calendar;
 pub mod cli;
+pub mod exec;
 pub mod feed;
 pub mod history;
 pub mod pine;
+pub mod risk;
 pub mod sim;
