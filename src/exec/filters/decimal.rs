@@ -75,7 +75,12 @@ impl Decimal {
     /// intermediate product does not fit a `u128` (a value beyond any real market's) or
     /// the unit is zero.
     #[inline]
-    pub(crate) fn div_unit(self, unit_units: u128, unit_scale: u32, mode: Rounding) -> Option<u128> {
+    pub(crate) fn div_unit(
+        self,
+        unit_units: u128,
+        unit_scale: u32,
+        mode: Rounding,
+    ) -> Option<u128> {
         // value / unit = (m * 10^-s) / (u * 10^-us) = (m * 10^us) / (u * 10^s)
         let (num, den) = if unit_scale >= self.scale {
             let k = 10u128.checked_pow(unit_scale - self.scale)?;
@@ -110,7 +115,8 @@ mod tests {
 
     #[test]
     fn decimal_parse_table() {
-        let cases: &[(&str, Result<(u128, u32), FixedError>)] = &[
+        type Case<'s> = (&'s str, Result<(u128, u32), FixedError>);
+        let cases: &[Case<'_>] = &[
             // TC0: Binance's 8-decimal shape, trailing zeros dropped
             ("1.30000000", Ok((13, 1))),
             // TC1: integer
@@ -126,7 +132,10 @@ mod tests {
             // TC6: exponent
             ("1e3", Err(FixedError::Invalid)),
             // TC7: too many digits for a u128
-            ("999999999999999999999999999999999999999", Err(FixedError::Overflow)),
+            (
+                "999999999999999999999999999999999999999",
+                Err(FixedError::Overflow),
+            ),
         ];
         for (i, (text, want)) in cases.iter().enumerate() {
             let got = Decimal::parse(text.as_bytes()).map(|d| (d.mantissa, d.scale));

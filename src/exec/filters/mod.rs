@@ -611,7 +611,8 @@ impl SymbolFilters {
     pub fn check(&self, order: &OrderRequest, ctx: &CheckContext) -> Result<(), FilterError> {
         let priced = order.kind.has_price();
         if priced {
-            self.price.check(order.price_ticks, FilterType::PriceFilter)?;
+            self.price
+                .check(order.price_ticks, FilterType::PriceFilter)?;
         }
         if order.stop_price_ticks != 0 {
             self.price
@@ -638,7 +639,8 @@ impl SymbolFilters {
         self.lot.check(order.qty_lots, FilterType::LotSize)?;
         let iceberg = order.iceberg_qty_lots != 0;
         if iceberg {
-            self.lot.check(order.iceberg_qty_lots, FilterType::LotSize)?;
+            self.lot
+                .check(order.iceberg_qty_lots, FilterType::LotSize)?;
         }
         if order.kind.is_market() {
             if let Some(rule) = &self.market_lot {
@@ -647,8 +649,9 @@ impl SymbolFilters {
         }
         if iceberg {
             if let Some(limit) = self.iceberg_parts {
-                // Both positive here (LOT_SIZE passed).
-                let parts = (order.qty_lots + order.iceberg_qty_lots - 1) / order.iceberg_qty_lots;
+                // ceil(qty / icebergQty); both positive here (LOT_SIZE passed).
+                let (q, i) = (order.qty_lots, order.iceberg_qty_lots);
+                let parts = q / i + i64::from(q % i != 0);
                 if parts > limit {
                     return Err(fail(FilterType::IcebergParts, Violation::TooManyParts));
                 }
@@ -675,7 +678,10 @@ impl SymbolFilters {
         if iceberg {
             if let Some(max) = self.max_num_iceberg_orders {
                 if ctx.open_iceberg_orders >= max {
-                    return Err(fail(FilterType::MaxNumIcebergOrders, Violation::TooManyOpen));
+                    return Err(fail(
+                        FilterType::MaxNumIcebergOrders,
+                        Violation::TooManyOpen,
+                    ));
                 }
             }
         }
@@ -684,7 +690,10 @@ impl SymbolFilters {
                 let above = matches!(
                     (order.kind, order.side),
                     (OrderKind::StopLoss | OrderKind::StopLossLimit, Side::Buy)
-                        | (OrderKind::TakeProfit | OrderKind::TakeProfitLimit, Side::Sell)
+                        | (
+                            OrderKind::TakeProfit | OrderKind::TakeProfitLimit,
+                            Side::Sell
+                        )
                 );
                 let (min, max) = if above {
                     (rule.min_above, rule.max_above)

@@ -23,8 +23,8 @@
 
 use super::decimal::{Decimal, Rounding};
 use super::{
-    div_to_i128, FilterType, Multiplier, NotionalRule, PercentPriceRule, RangeRule,
-    SymbolFilters, TrailingDeltaRule,
+    div_to_i128, FilterType, Multiplier, NotionalRule, PercentPriceRule, RangeRule, SymbolFilters,
+    TrailingDeltaRule,
 };
 use crate::feed::fixed::{FixedError, Increment};
 use serde_json::{Map, Value};
