@@ -380,10 +380,13 @@ fn classify<'a>(
     rate_limits: &'a mut Vec<RateLimit>,
 ) -> Result<Reply<'a>, DecodeError> {
     let fields = feed::object(root, "(message)").map_err(|_| DecodeError::UnknownMessage)?;
-    if fields.get("status").is_some() || fields.get("result").is_some() {
-        return ws_api::decode(fields, sink, rate_limits);
-    }
-    if fields.get("error").is_some() && fields.get("id").is_some() {
+    // A WebSocket API envelope has `result` or `error` and a numeric `status`; an order
+    // reply's own `status` is a string ("NEW"), so it does not count.
+    let numeric_status = matches!(
+        fields.get("status").and_then(<[Node<'_>]>::first),
+        Some(Node::Static(StaticNode::U64(_) | StaticNode::I64(_)))
+    );
+    if numeric_status || fields.get("result").is_some() || fields.get("error").is_some() {
         return ws_api::decode(fields, sink, rate_limits);
     }
     let mut subscription_id = None;
