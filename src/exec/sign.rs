@@ -489,6 +489,35 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever the key and value, push_param's output is accepted by the signer's
+        /// check and percent-decodes back to `key=value`.
+        #[test]
+        fn push_param_output_is_always_signable(key in "\\PC{0,12}", value in "\\PC{0,24}") {
+            let mut out = Vec::new();
+            push_param(&mut out, &key, &value);
+            proptest::prop_assert_eq!(check_percent_encoded(&out), Ok(()));
+            let text = std::str::from_utf8(&out).expect("ascii");
+            let (k, v) = text.split_once('=').expect("one `=` separator");
+            let k = percent_encoding::percent_decode_str(k).decode_utf8().expect("utf8");
+            let v = percent_encoding::percent_decode_str(v).decode_utf8().expect("utf8");
+            proptest::prop_assert_eq!((k.as_ref(), v.as_ref()), (key.as_str(), value.as_str()));
+        }
+
+        /// Random bytes never panic the check or the signer; the signer appends only after
+        /// the check passed.
+        #[test]
+        fn random_payloads_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let mut q = bytes.clone();
+            match doc_hmac().sign_query(&mut q) {
+                Ok(()) => proptest::prop_assert_eq!(q.len(), bytes.len() + usize::from(!bytes.is_empty()) + 10 + 64),
+                Err(_) => proptest::prop_assert_eq!(q, bytes),
+            }
+        }
+    }
+
     fn hex(bytes: &[u8]) -> String {
         let mut out = Vec::new();
         push_hex(bytes, &mut out);
