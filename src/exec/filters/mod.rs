@@ -177,14 +177,7 @@ pub enum RoundError {
     Overflow,
 }
 
-/// Buy or sell, as Binance's `side`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// `BUY`.
-    Buy,
-    /// `SELL`.
-    Sell,
-}
+pub use crate::exec::Side;
 
 /// Binance spot order types that filters treat differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
