@@ -458,3 +458,409 @@ impl RiskManager {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1,000,000 units of cash, three symbols whose lot-tick is worth 1 unit.
+    const CASH: Quote = 1_000_000;
+
+    fn mgr() -> RiskManager {
+        let specs = [SymbolSpec { lot_tick_value: 1 }; 3];
+        match RiskManager::new(RiskConfig::default(), &specs, CASH, 0) {
+            Ok(m) => m,
+            Err(e) => panic!("valid test config: {e}"),
+        }
+    }
+
+    fn buy(sym: u16, qty: u64, limit: u64, stop: u64) -> Intent {
+        Intent {
+            symbol: SymbolId(sym),
+            side: Side::Buy,
+            qty_lots: qty,
+            limit_ticks: limit,
+            stop_ticks: stop,
+        }
+    }
+
+    fn sell(sym: u16, qty: u64) -> Intent {
+        Intent {
+            symbol: SymbolId(sym),
+            side: Side::Sell,
+            qty_lots: qty,
+            limit_ticks: 0,
+            stop_ticks: 0,
+        }
+    }
+
+    fn mkt(price: u64, atr: u64) -> MarketView {
+        MarketView {
+            price_ticks: price,
+            atr_ticks: atr,
+            quote_free: Quote::MAX,
+            base_free_lots: u64::MAX,
+        }
+    }
+
+    fn fill(m: &mut RiskManager, sym: u16, side: Side, qty: u64, px: u64) -> Vec<RiskEvent> {
+        let mut ev = RiskEvents::new();
+        let f = Fill {
+            symbol: SymbolId(sym),
+            side,
+            qty_lots: qty,
+            price_ticks: px,
+            fee: 0,
+        };
+        assert_eq!(m.on_fill(&f, &mut ev), Ok(()));
+        ev.as_slice().to_vec()
+    }
+
+    /// Holds `lots` of `sym` bought at `px` (checked, then filled).
+    fn hold(m: &mut RiskManager, sym: u16, lots: u64, px: u64) {
+        let d = m.check(&buy(sym, lots, px, px - 1), &mkt(px, 0));
+        assert_eq!(d.qty_lots(), lots, "setup buy: {d}");
+        fill(m, sym, Side::Buy, lots, px);
+    }
+
+    fn allow(q: u64, r: Reason) -> Decision {
+        Decision::Allow {
+            qty_lots: q,
+            limited_by: r,
+        }
+    }
+
+    fn rej(r: Reason) -> Decision {
+        Decision::Reject { reason: r }
+    }
+
+    #[test]
+    fn buy_table() {
+        type Setup = fn(&mut RiskManager);
+        let none: Setup = |_| {};
+        let two_full: Setup = |m| {
+            hold(m, 1, 3_000, 100);
+            hold(m, 2, 3_000, 100);
+        };
+        let halted: Setup = |m| m.state.halted = true;
+        let paused: Setup = |m| m.state.paused = true;
+        let poor = MarketView {
+            quote_free: 500,
+            ..mkt(100, 0)
+        };
+        let broke = MarketView {
+            quote_free: 99,
+            ..mkt(100, 0)
+        };
+        let cases: Vec<(Setup, Intent, MarketView, Decision)> = vec![
+            // TC0: fits every rule.
+            (none, buy(0, 10, 100, 90), mkt(100, 0), allow(10, Reason::None)),
+            // TC1: stop 10 ticks away, 1% of 1e6 = 10_000 -> at most 1000 lots.
+            (none, buy(0, 2_000, 100, 90), mkt(100, 0), allow(1_000, Reason::TradeRisk)),
+            // TC2: exactly at the stop risk.
+            (none, buy(0, 1_000, 100, 90), mkt(100, 0), allow(1_000, Reason::None)),
+            // TC3: ATR default stop (2 x 5 = 10 ticks) sizes like TC1.
+            (none, buy(0, 2_000, 100, 0), mkt(100, 5), allow(1_000, Reason::TradeRisk)),
+            // TC4: exactly 30% of equity in one symbol.
+            (none, buy(0, 3_000, 100, 99), mkt(100, 0), allow(3_000, Reason::None)),
+            // TC5: one lot over 30%.
+            (none, buy(0, 3_001, 100, 99), mkt(100, 0), allow(3_000, Reason::SymbolExposure)),
+            // TC6: 60% deployed elsewhere: exactly 70% in total.
+            (two_full, buy(0, 1_000, 100, 99), mkt(100, 0), allow(1_000, Reason::None)),
+            // TC7: one lot over 70%.
+            (two_full, buy(0, 1_001, 100, 99), mkt(100, 0), allow(1_000, Reason::TotalExposure)),
+            // TC8: free quote for 5 lots.
+            (none, buy(0, 10, 100, 90), poor, allow(5, Reason::InsufficientBalance)),
+            // TC9: free quote below one lot.
+            (none, buy(0, 10, 100, 90), broke, rej(Reason::InsufficientBalance)),
+            // TC10: market order priced at the market price.
+            (none, buy(0, 3_001, 0, 99), mkt(100, 0), allow(3_000, Reason::SymbolExposure)),
+            // TC11: market order with no price.
+            (none, buy(0, 10, 0, 90), mkt(0, 0), rej(Reason::NoPrice)),
+            // TC12: no stop, no ATR.
+            (none, buy(0, 10, 100, 0), mkt(100, 0), rej(Reason::NoStop)),
+            // TC13: stop at the entry.
+            (none, buy(0, 10, 100, 100), mkt(100, 0), rej(Reason::StopAboveEntry)),
+            // TC14: unknown symbol.
+            (none, buy(3, 10, 100, 90), mkt(100, 0), rej(Reason::UnknownSymbol)),
+            // TC15: zero quantity.
+            (none, buy(0, 0, 100, 90), mkt(100, 0), rej(Reason::ZeroQty)),
+            // TC16: halted.
+            (halted, buy(0, 10, 100, 90), mkt(100, 0), rej(Reason::Halted)),
+            // TC17: paused.
+            (paused, buy(0, 10, 100, 90), mkt(100, 0), rej(Reason::Paused)),
+            // TC18: the stop loss of one lot exceeds the 1% budget.
+            (none, buy(0, 1, 20_000, 9_000), mkt(100, 0), rej(Reason::TradeRisk)),
+        ];
+        for (i, (setup, intent, market, want)) in cases.into_iter().enumerate() {
+            let mut m = mgr();
+            setup(&mut m);
+            assert_eq!(m.check(&intent, &market), want, "TC{i}");
+        }
+    }
+
+    #[test]
+    fn open_buys_count_against_limits_until_released() {
+        let mut m = mgr();
+        let mut ev = RiskEvents::new();
+        // TC0: 30% in flight, unfilled.
+        assert_eq!(m.check(&buy(0, 3_000, 100, 99), &mkt(100, 0)), allow(3_000, Reason::None));
+        // TC1: a second buy finds the symbol full.
+        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), rej(Reason::SymbolExposure));
+        // TC2: the first fails and gives its lots back: room again.
+        let failed = OrderResult {
+            symbol: SymbolId(0),
+            side: Side::Buy,
+            unfilled_lots: 3_000,
+            outcome: OrderOutcome::Failed,
+        };
+        assert_eq!(m.on_order_result(&failed, &mut ev), Ok(()));
+        assert_eq!(m.state().symbols[0].open_buy_quote, 0);
+        assert_eq!(m.check(&buy(0, 10, 100, 99), &mkt(100, 0)), allow(10, Reason::None));
+        // TC3: a partial fill moves lots from open to held; the reservation shrinks pro rata.
+        fill(&mut m, 0, Side::Buy, 4, 100);
+        let s = m.state().symbols[0];
+        assert_eq!((s.position_lots, s.open_buy_lots, s.open_buy_quote), (4, 6, 600));
+        assert_eq!(m.equity(), CASH);
+        // TC4: unknown symbol in a result is an error, not a panic.
+        let bad = OrderResult {
+            symbol: SymbolId(9),
+            ..failed
+        };
+        assert_eq!(m.on_order_result(&bad, &mut ev), Err(Reason::UnknownSymbol));
+    }
+
+    #[test]
+    fn sell_table() {
+        let mut m = mgr();
+        // TC0: no long: a short entry is refused on spot.
+        assert_eq!(m.check(&sell(0, 5), &mkt(100, 0)), rej(Reason::NoShortOnSpot));
+        hold(&mut m, 0, 100, 100);
+        // TC1: more than held: cut to the long.
+        assert_eq!(m.check(&sell(0, 150), &mkt(100, 0)), allow(100, Reason::NoShortOnSpot));
+        // TC2: all of it is already being sold.
+        assert_eq!(m.check(&sell(0, 1), &mkt(100, 0)), rej(Reason::NothingToSell));
+        let closed = OrderResult {
+            symbol: SymbolId(0),
+            side: Side::Sell,
+            unfilled_lots: 100,
+            outcome: OrderOutcome::Closed,
+        };
+        let mut ev = RiskEvents::new();
+        assert_eq!(m.on_order_result(&closed, &mut ev), Ok(()));
+        // TC3: free base balance below the request.
+        let low = MarketView {
+            base_free_lots: 40,
+            ..mkt(100, 0)
+        };
+        assert_eq!(m.check(&sell(0, 50), &low), allow(40, Reason::InsufficientBalance));
+        // TC4: no free base at all.
+        let none = MarketView {
+            base_free_lots: 0,
+            ..mkt(100, 0)
+        };
+        assert_eq!(m.check(&sell(0, 50), &none), rej(Reason::InsufficientBalance));
+        // TC5: sells still pass while halted (they only reduce the long).
+        m.state.halted = true;
+        assert_eq!(m.check(&sell(0, 10), &mkt(100, 0)), allow(10, Reason::None));
+    }
+
+    #[test]
+    fn daily_loss_table() {
+        // 3000 lots held at 100 (30% of 1e6); a mark of 90 loses 30_000 = 3%.
+        // (mark, expected event kinds with reasons, halted after)
+        let cases: &[(u64, &[(EventKind, Reason)], bool)] = &[
+            // TC0: 2.4%: nothing.
+            (92, &[], false),
+            // TC1: 2.7%: the daily warning.
+            (91, &[(EventKind::Warn, Reason::DailyLossWarning)], false),
+            // TC2: exactly 3%: the halt.
+            (90, &[(EventKind::Halt, Reason::DailyLoss)], true),
+            // TC3: far below: one halt, no separate warning.
+            (50, &[(EventKind::Halt, Reason::DailyLoss)], true),
+        ];
+        for (i, &(mark, want, halted)) in cases.iter().enumerate() {
+            let mut m = mgr();
+            hold(&mut m, 0, 3_000, 100);
+            let mut ev = RiskEvents::new();
+            m.on_mark(&[mark], &mut ev);
+            let got: Vec<_> = ev.as_slice().iter().map(|e| (e.kind, e.reason)).collect();
+            assert_eq!(got, want, "TC{i}");
+            assert_eq!(m.is_halted(), halted, "TC{i} halted");
+        }
+        // TC4: exactly 2.5% warns (inclusive); exactly 2.5% needs a loss of 25_000: 3000 lots cannot hit it, 1000 lots at -25 can.
+        let mut m = mgr();
+        hold(&mut m, 0, 1_000, 100);
+        let mut ev = RiskEvents::new();
+        m.on_mark(&[76], &mut ev);
+        assert!(ev.is_empty(), "24_000 = 2.4%");
+        m.on_mark(&[75], &mut ev);
+        assert_eq!(ev.as_slice()[0].reason, Reason::DailyLossWarning);
+        assert_eq!(ev.as_slice()[0].value_bp, 250);
+        // Warned once a day only.
+        ev.clear();
+        m.on_mark(&[74], &mut ev);
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn halt_holds_until_day_roll_or_resume() {
+        let mut m = mgr();
+        hold(&mut m, 0, 3_000, 100);
+        let mut ev = RiskEvents::new();
+        m.on_mark(&[90], &mut ev);
+        assert!(m.is_halted());
+        // TC0: the halt asks for a flatten: one sell per position, in as many calls as needed.
+        hold_after_halt_setup(&mut m);
+        let mut out = [buy(0, 0, 0, 0); 1];
+        assert_eq!(m.flatten_into(&mut out), 1);
+        assert_eq!((out[0].symbol, out[0].side, out[0].qty_lots), (SymbolId(0), Side::Sell, 3_000));
+        assert_eq!(m.flatten_into(&mut out), 1);
+        assert_eq!((out[0].symbol, out[0].qty_lots), (SymbolId(2), 5));
+        assert_eq!(m.flatten_into(&mut out), 0);
+        // TC1: buys rejected; a recovery of the mark does not lift the halt.
+        m.on_mark(&[200, 0, 200], &mut ev);
+        assert_eq!(m.check(&buy(1, 1, 100, 99), &mkt(100, 0)), rej(Reason::Halted));
+        // TC2: same day later: still halted.
+        ev.clear();
+        m.on_day_roll(DAY_MS - 1, &mut ev);
+        assert!(m.is_halted() && ev.is_empty());
+        // TC3: clock going back: nothing.
+        m.on_day_roll(-5, &mut ev);
+        assert!(m.is_halted());
+        // TC4: next UTC day: resumed, with the event, and the day start rebased.
+        m.on_day_roll(DAY_MS, &mut ev);
+        assert!(!m.is_halted());
+        assert_eq!(ev.as_slice()[0].kind, EventKind::Resume);
+        assert_eq!(ev.as_slice()[0].reason, Reason::DayRoll);
+        assert_eq!(m.state().day_start_equity, m.equity());
+        assert_eq!(m.check(&buy(1, 1, 100, 99), &mkt(100, 0)), allow(1, Reason::None));
+    }
+
+    fn hold_after_halt_setup(m: &mut RiskManager) {
+        // A fill that arrives after the halt (an order already in flight) is still booked.
+        fill(m, 2, Side::Buy, 5, 100);
+    }
+
+    #[test]
+    fn operator_resume_rebases_the_day() {
+        let mut m = mgr();
+        hold(&mut m, 0, 3_000, 100);
+        let mut ev = RiskEvents::new();
+        // TC0: resume with nothing to resume.
+        assert!(!m.resume(&mut ev));
+        assert!(ev.is_empty());
+        m.on_mark(&[90], &mut ev);
+        assert!(m.is_halted());
+        ev.clear();
+        // TC1: resume lifts the halt at 970_000 equity.
+        assert!(m.resume(&mut ev));
+        assert_eq!(ev.as_slice()[0].reason, Reason::Operator);
+        assert_eq!(m.state().day_start_equity, 970_000);
+        // TC2: a small further loss does not halt again at once.
+        ev.clear();
+        m.on_mark(&[89], &mut ev);
+        assert!(!m.is_halted() && ev.is_empty());
+        // TC3: a further 3% of the rebased equity (29_100 = 9.7 ticks x 3000) halts again.
+        m.on_mark(&[80], &mut ev);
+        assert!(m.is_halted());
+    }
+
+    #[test]
+    fn trade_loss_warning_table() {
+        // Buy 1000 at 100 (1% risk with a 10-tick stop), sell all at `px`.
+        // (exit price, warned)
+        let cases: &[(u64, bool)] = &[
+            // TC0: -8000 = exactly 0.8% of 1e6: warning.
+            (92, true),
+            // TC1: -7000 = 0.7%: none.
+            (93, false),
+            // TC2: a win: none.
+            (120, false),
+        ];
+        for (i, &(px, warned)) in cases.iter().enumerate() {
+            let mut m = mgr();
+            hold(&mut m, 0, 1_000, 100);
+            assert_eq!(m.check(&sell(0, 1_000), &mkt(px, 0)).qty_lots(), 1_000);
+            let ev = fill(&mut m, 0, Side::Sell, 1_000, px);
+            let got = ev.iter().any(|e| e.reason == Reason::TradeLossWarning);
+            assert_eq!(got, warned, "TC{i}");
+            let s = m.state().symbols[0];
+            assert_eq!((s.position_lots, s.cost, s.open_sell_lots), (0, 0, 0), "TC{i}");
+            assert_eq!(m.equity(), CASH - 100_000 + 1_000 * px as Quote, "TC{i}");
+        }
+    }
+
+    #[test]
+    fn failure_rate_pauses_until_resume() {
+        let mut m = mgr();
+        let mut ev = RiskEvents::new();
+        let res = |outcome| OrderResult {
+            symbol: SymbolId(0),
+            side: Side::Buy,
+            unfilled_lots: 0,
+            outcome,
+        };
+        // TC0: 1 failure in 20 = 5%: not above, no pause.
+        for _ in 0..19 {
+            assert_eq!(m.on_order_result(&res(OrderOutcome::Accepted), &mut ev), Ok(()));
+        }
+        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
+        assert!(!m.is_paused() && ev.is_empty());
+        // TC1: closed orders do not count as samples.
+        for _ in 0..50 {
+            assert_eq!(m.on_order_result(&res(OrderOutcome::Closed), &mut ev), Ok(()));
+        }
+        assert!(!m.is_paused());
+        // TC2: a second failure: 2 in 21 > 5%: pause, once.
+        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
+        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
+        assert!(m.is_paused());
+        assert_eq!(ev.len(), 1);
+        assert_eq!((ev.as_slice()[0].kind, ev.as_slice()[0].value_bp), (EventKind::Pause, 952));
+        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), rej(Reason::Paused));
+        // TC3: resume clears the window; buys pass; day start is kept.
+        assert!(m.resume(&mut ev));
+        assert_eq!(m.state().failures.samples(), 0);
+        assert_eq!(m.state().day_start_equity, CASH);
+        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), allow(1, Reason::None));
+    }
+
+    #[test]
+    fn bad_construction_and_inputs() {
+        let cfg = RiskConfig::default();
+        // TC0: zero-valued symbol.
+        let e = RiskManager::new(cfg, &[SymbolSpec { lot_tick_value: 0 }], 1, 0).err();
+        assert_eq!(e, Some(RiskConfigError::BadSymbolValue { index: 0, value: 0 }));
+        // TC1: negative cash.
+        let e = RiskManager::new(cfg, &[SymbolSpec { lot_tick_value: 1 }], -1, 0).err();
+        assert_eq!(e, Some(RiskConfigError::NegativeCash { value: -1 }));
+        // TC2: invalid config surfaces.
+        let bad = RiskConfig {
+            max_trade_risk_bp: 0,
+            ..cfg
+        };
+        assert!(RiskManager::new(bad, &[], 1, 0).is_err());
+        // TC3: absurd quantities and prices saturate instead of overflowing.
+        let mut m = mgr();
+        let d = m.check(&buy(0, u64::MAX, u64::MAX, u64::MAX - 1), &mkt(0, 0));
+        // (the 1-tick stop allows 10_000 lots; one lot is worth more than all equity)
+        assert_eq!(d, rej(Reason::TotalExposure));
+        let mut ev = RiskEvents::new();
+        let f = Fill {
+            symbol: SymbolId(7),
+            side: Side::Buy,
+            qty_lots: 1,
+            price_ticks: 1,
+            fee: 0,
+        };
+        // TC4: a fill for an unknown symbol is an error.
+        assert_eq!(m.on_fill(&f, &mut ev), Err(Reason::UnknownSymbol));
+        // TC5: a sell fill with no position changes nothing but the mark.
+        fill(&mut m, 1, Side::Sell, 10, 100);
+        assert_eq!(m.equity(), CASH);
+        // Display texts for alerts.
+        assert_eq!(rej(Reason::Halted).to_string(), "reject: trading halted by the daily loss limit");
+        assert_eq!(allow(3, Reason::TradeRisk).to_string(), "allow 3 lots (cut by stop loss would cost more than the per-trade risk limit)");
+    }
+}
