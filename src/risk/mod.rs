@@ -15,6 +15,9 @@ pub mod manager;
 pub mod state;
 pub mod types;
 
+#[cfg(test)]
+mod proptests;
+
 pub use config::{RiskConfig, RiskConfigError};
 pub use events::{EventKind, RiskEvent, RiskEvents, EVENT_CAPACITY};
 pub use failure_window::{FailureWindow, MAX_FAILURE_WINDOW};
