@@ -189,54 +189,127 @@ mod tests {
             (d, None),
             // TC1: 0% total exposure.
             (
-                RiskConfig { max_total_exposure_bp: 0, ..d },
-                Some(RiskConfigError::PercentOutOfRange { name: "max_total_exposure_bp", value: 0 }),
+                RiskConfig {
+                    max_total_exposure_bp: 0,
+                    ..d
+                },
+                Some(RiskConfigError::PercentOutOfRange {
+                    name: "max_total_exposure_bp",
+                    value: 0,
+                }),
             ),
             // TC2: 100% is allowed, one bp more is not.
-            (RiskConfig { max_total_exposure_bp: 10_000, ..d }, None),
             (
-                RiskConfig { max_total_exposure_bp: 10_001, ..d },
-                Some(RiskConfigError::PercentOutOfRange { name: "max_total_exposure_bp", value: 10_001 }),
+                RiskConfig {
+                    max_total_exposure_bp: 10_000,
+                    ..d
+                },
+                None,
+            ),
+            (
+                RiskConfig {
+                    max_total_exposure_bp: 10_001,
+                    ..d
+                },
+                Some(RiskConfigError::PercentOutOfRange {
+                    name: "max_total_exposure_bp",
+                    value: 10_001,
+                }),
             ),
             // TC4: symbol above total.
             (
-                RiskConfig { max_symbol_exposure_bp: 7_001, ..d },
-                Some(RiskConfigError::SymbolAboveTotal { symbol: 7_001, total: 7_000 }),
+                RiskConfig {
+                    max_symbol_exposure_bp: 7_001,
+                    ..d
+                },
+                Some(RiskConfigError::SymbolAboveTotal {
+                    symbol: 7_001,
+                    total: 7_000,
+                }),
             ),
             // TC5: symbol equal to total is fine.
-            (RiskConfig { max_symbol_exposure_bp: 7_000, ..d }, None),
+            (
+                RiskConfig {
+                    max_symbol_exposure_bp: 7_000,
+                    ..d
+                },
+                None,
+            ),
             // TC6: warning equal to halt.
             (
-                RiskConfig { daily_loss_warn_bp: 300, ..d },
-                Some(RiskConfigError::WarnNotBelowHalt { warn: 300, halt: 300 }),
+                RiskConfig {
+                    daily_loss_warn_bp: 300,
+                    ..d
+                },
+                Some(RiskConfigError::WarnNotBelowHalt {
+                    warn: 300,
+                    halt: 300,
+                }),
             ),
             // TC7: zero ATR multiple.
-            (RiskConfig { atr_stop_mult_bp: 0, ..d }, Some(RiskConfigError::ZeroAtrMultiple)),
+            (
+                RiskConfig {
+                    atr_stop_mult_bp: 0,
+                    ..d
+                },
+                Some(RiskConfigError::ZeroAtrMultiple),
+            ),
             // TC8: window 0 and too large.
             (
-                RiskConfig { failure_window: 0, failure_min_samples: 0, ..d },
-                Some(RiskConfigError::WindowOutOfRange { value: 0, max: MAX_FAILURE_WINDOW }),
+                RiskConfig {
+                    failure_window: 0,
+                    failure_min_samples: 0,
+                    ..d
+                },
+                Some(RiskConfigError::WindowOutOfRange {
+                    value: 0,
+                    max: MAX_FAILURE_WINDOW,
+                }),
             ),
             (
-                RiskConfig { failure_window: MAX_FAILURE_WINDOW + 1, ..d },
-                Some(RiskConfigError::WindowOutOfRange { value: MAX_FAILURE_WINDOW + 1, max: MAX_FAILURE_WINDOW }),
+                RiskConfig {
+                    failure_window: MAX_FAILURE_WINDOW + 1,
+                    ..d
+                },
+                Some(RiskConfigError::WindowOutOfRange {
+                    value: MAX_FAILURE_WINDOW + 1,
+                    max: MAX_FAILURE_WINDOW,
+                }),
             ),
             // TC10: min samples above window.
             (
-                RiskConfig { failure_min_samples: 101, ..d },
-                Some(RiskConfigError::MinSamplesAboveWindow { min: 101, window: 100 }),
+                RiskConfig {
+                    failure_min_samples: 101,
+                    ..d
+                },
+                Some(RiskConfigError::MinSamplesAboveWindow {
+                    min: 101,
+                    window: 100,
+                }),
             ),
             // TC11: zero trade-loss warning.
             (
-                RiskConfig { trade_loss_warn_bp: 0, ..d },
-                Some(RiskConfigError::PercentOutOfRange { name: "trade_loss_warn_bp", value: 0 }),
+                RiskConfig {
+                    trade_loss_warn_bp: 0,
+                    ..d
+                },
+                Some(RiskConfigError::PercentOutOfRange {
+                    name: "trade_loss_warn_bp",
+                    value: 0,
+                }),
             ),
         ];
         for (i, (cfg, want)) in cases.into_iter().enumerate() {
             assert_eq!(cfg.validate().err(), want, "TC{i}");
         }
         // The messages name the key.
-        let msg = RiskConfig { max_symbol_exposure_bp: 0, ..d }.validate().err().map(|e| e.to_string());
+        let msg = RiskConfig {
+            max_symbol_exposure_bp: 0,
+            ..d
+        }
+        .validate()
+        .err()
+        .map(|e| e.to_string());
         assert!(msg.is_some_and(|m| m.contains("risk.max_symbol_exposure_bp")));
     }
 }

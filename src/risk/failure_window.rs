@@ -60,11 +60,9 @@ impl FailureWindow {
 
     /// Failure rate in basis points (0 when empty).
     pub fn rate_bp(&self) -> i64 {
-        if self.filled == 0 {
-            0
-        } else {
-            (self.failures * 10_000 / self.filled) as i64
-        }
+        (self.failures * 10_000)
+            .checked_div(self.filled)
+            .unwrap_or(0) as i64
     }
 
     /// True when the window holds at least `min_samples` outcomes and the failure rate is
@@ -91,13 +89,30 @@ mod tests {
     #[test]
     fn table() {
         // (window, outcomes as 0/1, max_bp, min_samples, samples, failures, exceeds)
-        let cases: &[(usize, &[u8], u32, usize, usize, usize, bool)] = &[
+        type Case = (usize, &'static [u8], u32, usize, usize, usize, bool);
+        let cases: &[Case] = &[
             // TC0: empty window never exceeds.
             (20, &[], 500, 0, 0, 0, false),
             // TC1: 1 failure in 20 = exactly 5%: not above.
-            (20, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 500, 20, 20, 1, false),
+            (
+                20,
+                &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                500,
+                20,
+                20,
+                1,
+                false,
+            ),
             // TC2: 2 in 20 = 10%: above.
-            (20, &[1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 500, 20, 20, 2, true),
+            (
+                20,
+                &[1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                500,
+                20,
+                20,
+                2,
+                true,
+            ),
             // TC3: too few samples: no verdict yet.
             (20, &[1, 1, 1], 500, 20, 3, 3, false),
             // TC4: old failures roll out of a window of 4.

@@ -113,7 +113,8 @@ mod tests {
     #[test]
     fn stop_distance_table() {
         // (entry, stop, atr, mult_bp, result)
-        let cases: &[(u64, u64, u64, u32, Result<u64, Reason>)] = &[
+        type Case = (u64, u64, u64, u32, Result<u64, Reason>);
+        let cases: &[Case] = &[
             // TC0: script stop.
             (1_000, 990, 50, 20_000, Ok(10)),
             // TC1: stop one tick below entry.

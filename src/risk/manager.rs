@@ -554,43 +554,123 @@ mod tests {
         };
         let cases: Vec<(Setup, Intent, MarketView, Decision)> = vec![
             // TC0: fits every rule.
-            (none, buy(0, 10, 100, 90), mkt(100, 0), allow(10, Reason::None)),
+            (
+                none,
+                buy(0, 10, 100, 90),
+                mkt(100, 0),
+                allow(10, Reason::None),
+            ),
             // TC1: stop 10 ticks away, 1% of 1e6 = 10_000 -> at most 1000 lots.
-            (none, buy(0, 2_000, 100, 90), mkt(100, 0), allow(1_000, Reason::TradeRisk)),
+            (
+                none,
+                buy(0, 2_000, 100, 90),
+                mkt(100, 0),
+                allow(1_000, Reason::TradeRisk),
+            ),
             // TC2: exactly at the stop risk.
-            (none, buy(0, 1_000, 100, 90), mkt(100, 0), allow(1_000, Reason::None)),
+            (
+                none,
+                buy(0, 1_000, 100, 90),
+                mkt(100, 0),
+                allow(1_000, Reason::None),
+            ),
             // TC3: ATR default stop (2 x 5 = 10 ticks) sizes like TC1.
-            (none, buy(0, 2_000, 100, 0), mkt(100, 5), allow(1_000, Reason::TradeRisk)),
+            (
+                none,
+                buy(0, 2_000, 100, 0),
+                mkt(100, 5),
+                allow(1_000, Reason::TradeRisk),
+            ),
             // TC4: exactly 30% of equity in one symbol.
-            (none, buy(0, 3_000, 100, 99), mkt(100, 0), allow(3_000, Reason::None)),
+            (
+                none,
+                buy(0, 3_000, 100, 99),
+                mkt(100, 0),
+                allow(3_000, Reason::None),
+            ),
             // TC5: one lot over 30%.
-            (none, buy(0, 3_001, 100, 99), mkt(100, 0), allow(3_000, Reason::SymbolExposure)),
+            (
+                none,
+                buy(0, 3_001, 100, 99),
+                mkt(100, 0),
+                allow(3_000, Reason::SymbolExposure),
+            ),
             // TC6: 60% deployed elsewhere: exactly 70% in total.
-            (two_full, buy(0, 1_000, 100, 99), mkt(100, 0), allow(1_000, Reason::None)),
+            (
+                two_full,
+                buy(0, 1_000, 100, 99),
+                mkt(100, 0),
+                allow(1_000, Reason::None),
+            ),
             // TC7: one lot over 70%.
-            (two_full, buy(0, 1_001, 100, 99), mkt(100, 0), allow(1_000, Reason::TotalExposure)),
+            (
+                two_full,
+                buy(0, 1_001, 100, 99),
+                mkt(100, 0),
+                allow(1_000, Reason::TotalExposure),
+            ),
             // TC8: free quote for 5 lots.
-            (none, buy(0, 10, 100, 90), poor, allow(5, Reason::InsufficientBalance)),
+            (
+                none,
+                buy(0, 10, 100, 90),
+                poor,
+                allow(5, Reason::InsufficientBalance),
+            ),
             // TC9: free quote below one lot.
-            (none, buy(0, 10, 100, 90), broke, rej(Reason::InsufficientBalance)),
+            (
+                none,
+                buy(0, 10, 100, 90),
+                broke,
+                rej(Reason::InsufficientBalance),
+            ),
             // TC10: market order priced at the market price.
-            (none, buy(0, 3_001, 0, 99), mkt(100, 0), allow(3_000, Reason::SymbolExposure)),
+            (
+                none,
+                buy(0, 3_001, 0, 99),
+                mkt(100, 0),
+                allow(3_000, Reason::SymbolExposure),
+            ),
             // TC11: market order with no price.
             (none, buy(0, 10, 0, 90), mkt(0, 0), rej(Reason::NoPrice)),
             // TC12: no stop, no ATR.
             (none, buy(0, 10, 100, 0), mkt(100, 0), rej(Reason::NoStop)),
             // TC13: stop at the entry.
-            (none, buy(0, 10, 100, 100), mkt(100, 0), rej(Reason::StopAboveEntry)),
+            (
+                none,
+                buy(0, 10, 100, 100),
+                mkt(100, 0),
+                rej(Reason::StopAboveEntry),
+            ),
             // TC14: unknown symbol.
-            (none, buy(3, 10, 100, 90), mkt(100, 0), rej(Reason::UnknownSymbol)),
+            (
+                none,
+                buy(3, 10, 100, 90),
+                mkt(100, 0),
+                rej(Reason::UnknownSymbol),
+            ),
             // TC15: zero quantity.
             (none, buy(0, 0, 100, 90), mkt(100, 0), rej(Reason::ZeroQty)),
             // TC16: halted.
-            (halted, buy(0, 10, 100, 90), mkt(100, 0), rej(Reason::Halted)),
+            (
+                halted,
+                buy(0, 10, 100, 90),
+                mkt(100, 0),
+                rej(Reason::Halted),
+            ),
             // TC17: paused.
-            (paused, buy(0, 10, 100, 90), mkt(100, 0), rej(Reason::Paused)),
+            (
+                paused,
+                buy(0, 10, 100, 90),
+                mkt(100, 0),
+                rej(Reason::Paused),
+            ),
             // TC18: the stop loss of one lot exceeds the 1% budget.
-            (none, buy(0, 1, 20_000, 9_000), mkt(100, 0), rej(Reason::TradeRisk)),
+            (
+                none,
+                buy(0, 1, 20_000, 9_000),
+                mkt(100, 0),
+                rej(Reason::TradeRisk),
+            ),
         ];
         for (i, (setup, intent, market, want)) in cases.into_iter().enumerate() {
             let mut m = mgr();
@@ -604,9 +684,15 @@ mod tests {
         let mut m = mgr();
         let mut ev = RiskEvents::new();
         // TC0: 30% in flight, unfilled.
-        assert_eq!(m.check(&buy(0, 3_000, 100, 99), &mkt(100, 0)), allow(3_000, Reason::None));
+        assert_eq!(
+            m.check(&buy(0, 3_000, 100, 99), &mkt(100, 0)),
+            allow(3_000, Reason::None)
+        );
         // TC1: a second buy finds the symbol full.
-        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), rej(Reason::SymbolExposure));
+        assert_eq!(
+            m.check(&buy(0, 1, 100, 99), &mkt(100, 0)),
+            rej(Reason::SymbolExposure)
+        );
         // TC2: the first fails and gives its lots back: room again.
         let failed = OrderResult {
             symbol: SymbolId(0),
@@ -616,11 +702,17 @@ mod tests {
         };
         assert_eq!(m.on_order_result(&failed, &mut ev), Ok(()));
         assert_eq!(m.state().symbols[0].open_buy_quote, 0);
-        assert_eq!(m.check(&buy(0, 10, 100, 99), &mkt(100, 0)), allow(10, Reason::None));
+        assert_eq!(
+            m.check(&buy(0, 10, 100, 99), &mkt(100, 0)),
+            allow(10, Reason::None)
+        );
         // TC3: a partial fill moves lots from open to held; the reservation shrinks pro rata.
         fill(&mut m, 0, Side::Buy, 4, 100);
         let s = m.state().symbols[0];
-        assert_eq!((s.position_lots, s.open_buy_lots, s.open_buy_quote), (4, 6, 600));
+        assert_eq!(
+            (s.position_lots, s.open_buy_lots, s.open_buy_quote),
+            (4, 6, 600)
+        );
         assert_eq!(m.equity(), CASH);
         // TC4: unknown symbol in a result is an error, not a panic.
         let bad = OrderResult {
@@ -634,12 +726,21 @@ mod tests {
     fn sell_table() {
         let mut m = mgr();
         // TC0: no long: a short entry is refused on spot.
-        assert_eq!(m.check(&sell(0, 5), &mkt(100, 0)), rej(Reason::NoShortOnSpot));
+        assert_eq!(
+            m.check(&sell(0, 5), &mkt(100, 0)),
+            rej(Reason::NoShortOnSpot)
+        );
         hold(&mut m, 0, 100, 100);
         // TC1: more than held: cut to the long.
-        assert_eq!(m.check(&sell(0, 150), &mkt(100, 0)), allow(100, Reason::NoShortOnSpot));
+        assert_eq!(
+            m.check(&sell(0, 150), &mkt(100, 0)),
+            allow(100, Reason::NoShortOnSpot)
+        );
         // TC2: all of it is already being sold.
-        assert_eq!(m.check(&sell(0, 1), &mkt(100, 0)), rej(Reason::NothingToSell));
+        assert_eq!(
+            m.check(&sell(0, 1), &mkt(100, 0)),
+            rej(Reason::NothingToSell)
+        );
         let closed = OrderResult {
             symbol: SymbolId(0),
             side: Side::Sell,
@@ -653,13 +754,19 @@ mod tests {
             base_free_lots: 40,
             ..mkt(100, 0)
         };
-        assert_eq!(m.check(&sell(0, 50), &low), allow(40, Reason::InsufficientBalance));
+        assert_eq!(
+            m.check(&sell(0, 50), &low),
+            allow(40, Reason::InsufficientBalance)
+        );
         // TC4: no free base at all.
         let none = MarketView {
             base_free_lots: 0,
             ..mkt(100, 0)
         };
-        assert_eq!(m.check(&sell(0, 50), &none), rej(Reason::InsufficientBalance));
+        assert_eq!(
+            m.check(&sell(0, 50), &none),
+            rej(Reason::InsufficientBalance)
+        );
         // TC5: sells still pass while halted (they only reduce the long).
         m.state.halted = true;
         assert_eq!(m.check(&sell(0, 10), &mkt(100, 0)), allow(10, Reason::None));
@@ -669,7 +776,8 @@ mod tests {
     fn daily_loss_table() {
         // 3000 lots held at 100 (30% of 1e6); a mark of 90 loses 30_000 = 3%.
         // (mark, expected event kinds with reasons, halted after)
-        let cases: &[(u64, &[(EventKind, Reason)], bool)] = &[
+        type Case = (u64, &'static [(EventKind, Reason)], bool);
+        let cases: &[Case] = &[
             // TC0: 2.4%: nothing.
             (92, &[], false),
             // TC1: 2.7%: the daily warning.
@@ -714,13 +822,19 @@ mod tests {
         hold_after_halt_setup(&mut m);
         let mut out = [buy(0, 0, 0, 0); 1];
         assert_eq!(m.flatten_into(&mut out), 1);
-        assert_eq!((out[0].symbol, out[0].side, out[0].qty_lots), (SymbolId(0), Side::Sell, 3_000));
+        assert_eq!(
+            (out[0].symbol, out[0].side, out[0].qty_lots),
+            (SymbolId(0), Side::Sell, 3_000)
+        );
         assert_eq!(m.flatten_into(&mut out), 1);
         assert_eq!((out[0].symbol, out[0].qty_lots), (SymbolId(2), 5));
         assert_eq!(m.flatten_into(&mut out), 0);
         // TC1: buys rejected; a recovery of the mark does not lift the halt.
         m.on_mark(&[200, 0, 200], &mut ev);
-        assert_eq!(m.check(&buy(1, 1, 100, 99), &mkt(100, 0)), rej(Reason::Halted));
+        assert_eq!(
+            m.check(&buy(1, 1, 100, 99), &mkt(100, 0)),
+            rej(Reason::Halted)
+        );
         // TC2: same day later: still halted.
         ev.clear();
         m.on_day_roll(DAY_MS - 1, &mut ev);
@@ -734,7 +848,10 @@ mod tests {
         assert_eq!(ev.as_slice()[0].kind, EventKind::Resume);
         assert_eq!(ev.as_slice()[0].reason, Reason::DayRoll);
         assert_eq!(m.state().day_start_equity, m.equity());
-        assert_eq!(m.check(&buy(1, 1, 100, 99), &mkt(100, 0)), allow(1, Reason::None));
+        assert_eq!(
+            m.check(&buy(1, 1, 100, 99), &mkt(100, 0)),
+            allow(1, Reason::None)
+        );
     }
 
     fn hold_after_halt_setup(m: &mut RiskManager) {
@@ -786,7 +903,11 @@ mod tests {
             let got = ev.iter().any(|e| e.reason == Reason::TradeLossWarning);
             assert_eq!(got, warned, "TC{i}");
             let s = m.state().symbols[0];
-            assert_eq!((s.position_lots, s.cost, s.open_sell_lots), (0, 0, 0), "TC{i}");
+            assert_eq!(
+                (s.position_lots, s.cost, s.open_sell_lots),
+                (0, 0, 0),
+                "TC{i}"
+            );
             assert_eq!(m.equity(), CASH - 100_000 + 1_000 * px as Quote, "TC{i}");
         }
     }
@@ -803,27 +924,51 @@ mod tests {
         };
         // TC0: 1 failure in 20 = 5%: not above, no pause.
         for _ in 0..19 {
-            assert_eq!(m.on_order_result(&res(OrderOutcome::Accepted), &mut ev), Ok(()));
+            assert_eq!(
+                m.on_order_result(&res(OrderOutcome::Accepted), &mut ev),
+                Ok(())
+            );
         }
-        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
+        assert_eq!(
+            m.on_order_result(&res(OrderOutcome::Failed), &mut ev),
+            Ok(())
+        );
         assert!(!m.is_paused() && ev.is_empty());
         // TC1: closed orders do not count as samples.
         for _ in 0..50 {
-            assert_eq!(m.on_order_result(&res(OrderOutcome::Closed), &mut ev), Ok(()));
+            assert_eq!(
+                m.on_order_result(&res(OrderOutcome::Closed), &mut ev),
+                Ok(())
+            );
         }
         assert!(!m.is_paused());
         // TC2: a second failure: 2 in 21 > 5%: pause, once.
-        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
-        assert_eq!(m.on_order_result(&res(OrderOutcome::Failed), &mut ev), Ok(()));
+        assert_eq!(
+            m.on_order_result(&res(OrderOutcome::Failed), &mut ev),
+            Ok(())
+        );
+        assert_eq!(
+            m.on_order_result(&res(OrderOutcome::Failed), &mut ev),
+            Ok(())
+        );
         assert!(m.is_paused());
         assert_eq!(ev.len(), 1);
-        assert_eq!((ev.as_slice()[0].kind, ev.as_slice()[0].value_bp), (EventKind::Pause, 952));
-        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), rej(Reason::Paused));
+        assert_eq!(
+            (ev.as_slice()[0].kind, ev.as_slice()[0].value_bp),
+            (EventKind::Pause, 952)
+        );
+        assert_eq!(
+            m.check(&buy(0, 1, 100, 99), &mkt(100, 0)),
+            rej(Reason::Paused)
+        );
         // TC3: resume clears the window; buys pass; day start is kept.
         assert!(m.resume(&mut ev));
         assert_eq!(m.state().failures.samples(), 0);
         assert_eq!(m.state().day_start_equity, CASH);
-        assert_eq!(m.check(&buy(0, 1, 100, 99), &mkt(100, 0)), allow(1, Reason::None));
+        assert_eq!(
+            m.check(&buy(0, 1, 100, 99), &mkt(100, 0)),
+            allow(1, Reason::None)
+        );
     }
 
     #[test]
@@ -831,7 +976,10 @@ mod tests {
         let cfg = RiskConfig::default();
         // TC0: zero-valued symbol.
         let e = RiskManager::new(cfg, &[SymbolSpec { lot_tick_value: 0 }], 1, 0).err();
-        assert_eq!(e, Some(RiskConfigError::BadSymbolValue { index: 0, value: 0 }));
+        assert_eq!(
+            e,
+            Some(RiskConfigError::BadSymbolValue { index: 0, value: 0 })
+        );
         // TC1: negative cash.
         let e = RiskManager::new(cfg, &[SymbolSpec { lot_tick_value: 1 }], -1, 0).err();
         assert_eq!(e, Some(RiskConfigError::NegativeCash { value: -1 }));
@@ -860,7 +1008,13 @@ mod tests {
         fill(&mut m, 1, Side::Sell, 10, 100);
         assert_eq!(m.equity(), CASH);
         // Display texts for alerts.
-        assert_eq!(rej(Reason::Halted).to_string(), "reject: trading halted by the daily loss limit");
-        assert_eq!(allow(3, Reason::TradeRisk).to_string(), "allow 3 lots (cut by stop loss would cost more than the per-trade risk limit)");
+        assert_eq!(
+            rej(Reason::Halted).to_string(),
+            "reject: trading halted by the daily loss limit"
+        );
+        assert_eq!(
+            allow(3, Reason::TradeRisk).to_string(),
+            "allow 3 lots (cut by stop loss would cost more than the per-trade risk limit)"
+        );
     }
 }

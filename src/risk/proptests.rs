@@ -61,7 +61,10 @@ fn op() -> impl Strategy<Value = Op> {
 fn check_invariants(m: &RiskManager) -> Result<(), TestCaseError> {
     let s = m.state();
     for r in &s.symbols {
-        prop_assert!(r.open_sell_lots <= r.position_lots, "selling more than held: {r:?}");
+        prop_assert!(
+            r.open_sell_lots <= r.position_lots,
+            "selling more than held: {r:?}"
+        );
         prop_assert!(r.open_buy_quote >= 0);
     }
     // The halt flag is exactly "the day's loss reached the limit at some point".
