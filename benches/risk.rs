@@ -16,12 +16,13 @@ fn manager() -> RiskManager {
     let mut m = RiskManager::new(RiskConfig::default(), &specs, 1_000_000_000_000_000, 0)
         .expect("valid config");
     let mut ev = RiskEvents::new();
-    // Some positions so that the exposure sums have work to do.
+    // 0.6% of equity in each symbol, so that the exposure sums have work to do and a
+    // crash of every mark loses 4.8% (the halted case).
     for s in 0..8u16 {
         let f = Fill {
             symbol: SymbolId(s),
             side: Side::Buy,
-            qty_lots: 10_000,
+            qty_lots: 100_000,
             price_ticks: 6_000_000,
             fee: 0,
         };

@@ -154,7 +154,8 @@ impl RiskManager {
         if px == 0 {
             return reject(Reason::NoPrice);
         }
-        let equity = self.state.equity();
+        let totals = self.state.totals();
+        let equity = totals.equity;
         if equity <= 0 {
             return reject(Reason::NoEquity);
         }
@@ -182,7 +183,7 @@ impl RiskManager {
             &mut limited,
             headroom_lots(
                 share_bp(equity, self.config.max_total_exposure_bp),
-                self.state.total_exposure(),
+                totals.exposure,
                 lot_value,
             ),
             Reason::TotalExposure,
@@ -197,7 +198,7 @@ impl RiskManager {
             ),
             Reason::SymbolExposure,
         );
-        let free = market.quote_free.min(self.state.free_cash());
+        let free = market.quote_free.min(totals.free_cash);
         cap(
             &mut qty,
             &mut limited,

@@ -22,7 +22,7 @@ pub use config::{RiskConfig, RiskConfigError};
 pub use events::{EventKind, RiskEvent, RiskEvents, EVENT_CAPACITY};
 pub use failure_window::{FailureWindow, MAX_FAILURE_WINDOW};
 pub use manager::RiskManager;
-pub use state::{RiskState, SymbolRisk, SymbolSpec, DAY_MS};
+pub use state::{RiskState, SymbolRisk, SymbolSpec, Totals, DAY_MS};
 pub use types::{
     Decision, Fill, Intent, MarketView, OrderOutcome, OrderResult, Quote, Reason, Side, SymbolId,
     QUOTE_ONE,

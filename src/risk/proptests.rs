@@ -60,6 +60,11 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn check_invariants(m: &RiskManager) -> Result<(), TestCaseError> {
     let s = m.state();
+    let t = s.totals();
+    prop_assert_eq!(
+        (t.equity, t.exposure, t.free_cash),
+        (m.equity(), s.total_exposure(), s.free_cash())
+    );
     for r in &s.symbols {
         prop_assert!(
             r.open_sell_lots <= r.position_lots,

@@ -36,6 +36,17 @@ pub struct SymbolRisk {
     pub open_sell_lots: u64,
 }
 
+/// The account-wide sums of [`RiskState::totals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Cash plus positions at mark ([`RiskState::equity`]).
+    pub equity: Quote,
+    /// Positions at mark plus open buy reservations ([`RiskState::total_exposure`]).
+    pub exposure: Quote,
+    /// Cash not reserved by open buys ([`RiskState::free_cash`]).
+    pub free_cash: Quote,
+}
+
 /// The whole risk state. Fields are public for the dashboard and the state snapshot; only
 /// [`crate::risk::RiskManager`] mutates it.
 #[derive(Debug, Clone)]
@@ -103,6 +114,27 @@ impl RiskState {
             r = r.saturating_add(s.open_buy_quote);
         }
         self.cash.saturating_sub(r)
+    }
+
+    /// Equity, total exposure and unreserved cash in one pass over the symbols (the
+    /// pre-trade check needs all three; one loop instead of three).
+    #[inline(always)]
+    pub fn totals(&self) -> Totals {
+        let mut positions: Quote = 0;
+        let mut reserved: Quote = 0;
+        for (s, spec) in self.symbols.iter().zip(&self.specs) {
+            positions = positions.saturating_add(notional(
+                s.position_lots,
+                s.mark_ticks,
+                spec.lot_tick_value,
+            ));
+            reserved = reserved.saturating_add(s.open_buy_quote);
+        }
+        Totals {
+            equity: self.cash.saturating_add(positions),
+            exposure: positions.saturating_add(reserved),
+            free_cash: self.cash.saturating_sub(reserved),
+        }
     }
 
     /// Gives back `lots` of open orders of `side` (filled, failed or cancelled); a buy
