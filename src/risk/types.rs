@@ -25,14 +25,9 @@ pub const QUOTE_ONE: Quote = 100_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SymbolId(pub u16);
 
-/// Order side. On spot a sell can only close (part of) a long: there is no short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// Buys base with quote; opens or adds to a long.
-    Buy,
-    /// Sells base for quote; only ever reduces a long.
-    Sell,
-}
+/// Order side, the exchange's own. On spot a sell can only close (part of) a long: there is
+/// no short.
+pub use crate::exec::Side;
 
 /// An order the strategy wants to send, as the order thread pops it from the ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
