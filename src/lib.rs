@@ -12,8 +12,9 @@
 //! * [`feed`]: Binance market-data decoding and the local order book.
 //! * [`sim`]: the Binance-compatible exchange simulator that stands in for Binance.
 //! * [`calendar`]: UTC calendar arithmetic and ISO-8601 text shared by every subsystem.
-//! * [`exec`]: order signing, exchange filters and Binance order messages (being built).
-//! * [`risk`]: the risk manager (being built).
+//! * [`exec`]: order signing, exchange filters and the Binance order-side messages (the order
+//!   thread itself is not built yet).
+//! * [`risk`]: the risk manager: pre-trade caps, stop-based sizing, daily halt, failure pause.
 //! * [`cli`]: the `pinewire` command line.
 #![deny(missing_docs)]
 
