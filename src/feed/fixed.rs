@@ -50,6 +50,15 @@ pub struct Increment {
 }
 
 impl Increment {
+    /// `10^-decimals` (`decimal_unit(8)` is `0.00000001`), usable in constants; `None` past
+    /// 18 decimals.
+    pub const fn decimal_unit(decimals: u8) -> Option<Increment> {
+        if decimals > MAX_DECIMALS {
+            return None;
+        }
+        Some(Increment { units: 1, decimals })
+    }
+
     /// Parses an exchangeInfo filter string ("0.01000000", "0.00001000", "1.00000000",
     /// "10"). Trailing zeros are insignificant. Zero, signs, exponents and more than 18
     /// significant decimals are errors.
@@ -272,6 +281,21 @@ mod tests {
 
     fn inc(s: &str) -> Increment {
         Increment::parse(s).expect("valid increment")
+    }
+
+    #[test]
+    fn decimal_unit_equals_its_parsed_text() {
+        // TC0..: every power of ten an Increment can hold, and the first it cannot
+        for d in 0..=18u8 {
+            let text = format!("0.{}1", "0".repeat(usize::from(d).saturating_sub(1)));
+            let text = if d == 0 { "1".to_string() } else { text };
+            assert_eq!(
+                Increment::decimal_unit(d),
+                Some(inc(&text)),
+                "TC{d}: {text}"
+            );
+        }
+        assert_eq!(Increment::decimal_unit(19), None, "TC19");
     }
 
     #[test]

@@ -241,7 +241,7 @@ impl OrderDecoder {
     pub fn with_capacity(max_frame_bytes: usize) -> OrderDecoder {
         let mut cx = OrderDecoder {
             symbols: Vec::new(),
-            asset: asset_unit(),
+            asset: ASSET_INCREMENT,
             buffers: Buffers::new(max_frame_bytes),
             tape: Tape(Vec::with_capacity(max_frame_bytes / 2 + 16)),
             names: String::with_capacity(4096),
@@ -292,13 +292,11 @@ impl Default for OrderDecoder {
     }
 }
 
-fn asset_unit() -> Increment {
-    match Increment::parse(ASSET_UNIT) {
-        Ok(inc) => inc,
-        // ASSET_UNIT is a valid constant increment; this arm is never taken.
-        Err(_) => unreachable!("ASSET_UNIT parses"),
-    }
-}
+/// [`ASSET_UNIT`] as an increment (checked when the crate compiles).
+const ASSET_INCREMENT: Increment = match Increment::decimal_unit(8) {
+    Some(inc) => inc,
+    None => panic!("8 decimals fit an Increment"),
+};
 
 /// The parts of an [`OrderDecoder`] a message decoder fills.
 pub(crate) struct Sink<'a> {
@@ -491,6 +489,14 @@ pub(crate) mod tests {
 
     use super::{decode, DecodeError, Message, OrderDecoder};
     use crate::feed::fixed::Increment;
+
+    #[test]
+    fn asset_increment_is_asset_unit() {
+        assert_eq!(
+            Increment::parse(super::ASSET_UNIT),
+            Ok(super::ASSET_INCREMENT)
+        );
+    }
 
     /// A decoder knowing the symbols of Binance's documented samples: BTCUSDT (tick 0.01,
     /// lot 0.00001); LTCBTC and ETHBTC counted in 1e-8 ticks and lots, so that every
